@@ -1,0 +1,34 @@
+# vpcwarden — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export CARGO_TERM_COLOR ?= never
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help venv build test test-rust test-emulator lint demo clean
+
+help:
+	@echo "make demo   - run the local demo (installs what it needs)"
+	@echo "make test   - install what the tests need and run every test"
+
+venv: ## Python test tooling (moto server, pytest) in ./.venv
+	@tests/tools/venv.sh
+
+build: ## debug build of every binary, once per run (tests run these binaries)
+	cargo build --workspace --bins --locked
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+test-rust: venv build
+	cargo test --workspace --locked
+
+test: lint test-rust
+
+demo: venv build
+	cargo run -q -p vpcwarden-tests --bin demo --locked
+
+clean:
+	cargo clean
+	rm -rf $(VENV) out

@@ -1,0 +1,6 @@
+//! The pure core: synchronous functions over domain types, no I/O.
+pub mod decide;
+pub mod plan;
+
+pub use decide::{decide, Decision, Refusal};
+pub use plan::{plan_cleanup, plan_routes, RouteChange};

@@ -1,0 +1,86 @@
+//! Route tables and routes.
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
+pub enum RouteTarget {
+    Local,
+    PeeringConnection(String),
+    /// Any other target (internet/transit/NAT gateway, ENI, endpoint...), by its id.
+    Other(String),
+}
+
+impl RouteTarget {
+    pub fn is_pcx(&self, pcx_id: &str) -> bool {
+        matches!(self, RouteTarget::PeeringConnection(id) if id == pcx_id)
+    }
+}
+
+impl std::fmt::Display for RouteTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RouteTarget::Local => f.write_str("local"),
+            RouteTarget::PeeringConnection(id) | RouteTarget::Other(id) => f.write_str(id),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Route {
+    pub destination: IpNet,
+    pub target: RouteTarget,
+    /// `true` when the API reports the route as `blackhole`.
+    pub blackhole: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RouteTable {
+    pub id: String,
+    pub vpc_id: String,
+    pub tags: BTreeMap<String, String>,
+    pub routes: Vec<Route>,
+}
+
+impl RouteTable {
+    pub fn route_to(&self, destination: &IpNet) -> Option<&Route> {
+        self.routes.iter().find(|r| &r.destination == destination)
+    }
+}
+
+/// `ROUTE_TABLE_TAG=key=value`: only tables carrying that tag are managed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TagFilter {
+    pub key: String,
+    pub value: String,
+}
+
+impl TagFilter {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok(TagFilter {
+                key: k.trim().into(),
+                value: v.trim().into(),
+            }),
+            _ => Err(format!("`{text}` is not of the form key=value")),
+        }
+    }
+
+    pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
+        tags.get(&self.key).is_some_and(|v| v == &self.value)
+    }
+}
+
+/// The tables of `vpc_id` that vpcwarden manages under an optional tag filter.
+pub fn select_tables<'a>(
+    tables: &'a [RouteTable],
+    vpc_id: &str,
+    filter: Option<&TagFilter>,
+) -> Vec<&'a RouteTable> {
+    tables
+        .iter()
+        .filter(|t| t.vpc_id == vpc_id && filter.is_none_or(|f| f.matches(&t.tags)))
+        .collect()
+}

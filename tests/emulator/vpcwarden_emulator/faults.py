@@ -1,0 +1,337 @@
+"""Fault injection on demand: throttling, server errors and delays.
+
+A rule matches calls by service and/or action and fires either for the next
+``count`` matching calls, for a deterministic ``fraction`` of them (seeded), or
+(neither given) for every matching call until the rules are cleared.  When a
+rule fires, the request never reaches moto: the client gets an error in the
+calling service's own wire protocol (so SDK retry classifiers see exactly what
+AWS would send), optionally after ``delay_ms``.  A rule with ``"error": null``
+only delays the call and then lets moto answer it normally.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+# Default HTTP status per error code, as AWS sends them.
+DEFAULT_STATUS = {
+    "RequestLimitExceeded": 503,  # EC2
+    "Throttling": 400,  # query protocol services (STS, ELBv2, SNS, ...)
+    "ThrottlingException": 400,  # JSON protocol services
+    "SlowDown": 503,  # S3
+    "InternalError": 500,
+    "InternalFailure": 500,
+    "InternalServerError": 500,
+    "ServiceUnavailable": 503,
+}
+KNOWN_ERRORS = (
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "InternalError",
+    "ServiceUnavailable",
+)
+THROTTLING_ERRORS = {"RequestLimitExceeded", "Throttling", "ThrottlingException"}
+MESSAGES = {
+    "RequestLimitExceeded": "Request limit exceeded.",
+    "Throttling": "Rate exceeded",
+    "ThrottlingException": "Rate of requests exceeds the allowed throughput.",
+    "SlowDown": "Please reduce your request rate.",
+    "InternalError": "An internal error has occurred",
+    "InternalServerError": "Internal server error",
+    "ServiceUnavailable": "Service is unable to handle request.",
+}
+# The admin API accepts moto's backend names as well as SigV4 signing names.
+SERVICE_ALIASES = {
+    "elbv2": "elasticloadbalancing",
+    "elb": "elasticloadbalancing",
+    "cloudwatch": "monitoring",
+    "events": "events",
+}
+RULE_KEYS = {
+    "action",
+    "service",
+    "count",
+    "fraction",
+    "seed",
+    "error",
+    "status",
+    "delay_ms",
+    "message",
+}
+
+# Wire protocol per SigV4 signing name, for the services vpcwarden talks to and
+# other common query-protocol services.  Anything else is inferred from the
+# request's content type (see ``protocol_for``).
+PROTOCOLS = {
+    "ec2": "ec2",
+    "s3": "rest-xml",
+    "dynamodb": "json",
+    "sts": "query",
+    "sns": "query",
+    "iam": "query",
+    "elasticloadbalancing": "query",
+    "cloudformation": "query",
+    "autoscaling": "query",
+    "rds": "query",
+    "ses": "query",
+    "elasticache": "query",
+    "monitoring": "query",
+    "sdb": "query",
+    "redshift": "query",
+}
+
+
+def normalise_service(name: str | None) -> str | None:
+    if name is None:
+        return None
+    name = name.lower()
+    return SERVICE_ALIASES.get(name, name)
+
+
+def protocol_for(service: str | None, content_type: str) -> str:
+    if service in PROTOCOLS:
+        return PROTOCOLS[service]
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return "query"
+    return "json"
+
+
+class RuleError(ValueError):
+    pass
+
+
+@dataclass
+class FaultRule:
+    id: str
+    action: str | None = None
+    service: str | None = None
+    count: int | None = None
+    fraction: float | None = None
+    seed: int | None = None
+    error: str | None = "RequestLimitExceeded"
+    status: int | None = None
+    delay_ms: int = 0
+    message: str | None = None
+    matched: int = 0
+    fired: int = 0
+    _rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    @classmethod
+    def from_json(cls, rule_id: str, body: dict[str, Any]) -> FaultRule:
+        if not isinstance(body, dict):
+            raise RuleError("the fault rule must be a JSON object")
+        unknown = set(body) - RULE_KEYS
+        if unknown:
+            raise RuleError(f"unknown keys: {sorted(unknown)}")
+        rule = cls(id=rule_id)
+        rule.action = body.get("action")
+        rule.service = normalise_service(body.get("service"))
+        if body.get("count") is not None:
+            rule.count = int(body["count"])
+            if rule.count < 1:
+                raise RuleError("count must be >= 1")
+        if body.get("fraction") is not None:
+            rule.fraction = float(body["fraction"])
+            if not 0.0 <= rule.fraction <= 1.0:
+                raise RuleError("fraction must be within [0, 1]")
+        rule.seed = body.get("seed")
+        rule._rng = random.Random(rule.seed)
+        # "error" absent = default error; "error": null = delay only.
+        rule.error = body.get("error", "RequestLimitExceeded")
+        if rule.error is not None and not isinstance(rule.error, str):
+            raise RuleError("error must be a string or null")
+        if body.get("status") is not None:
+            rule.status = int(body["status"])
+            if not 400 <= rule.status <= 599:
+                raise RuleError("status must be a 4xx or 5xx code")
+        rule.delay_ms = int(body.get("delay_ms") or 0)
+        if rule.delay_ms < 0:
+            raise RuleError("delay_ms must be >= 0")
+        rule.message = body.get("message")
+        if rule.error is None and rule.delay_ms == 0:
+            raise RuleError("a rule needs an error, a delay, or both")
+        return rule
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "action": self.action,
+            "service": self.service,
+            "count": self.count,
+            "remaining": None if self.count is None else self.count - self.fired,
+            "fraction": self.fraction,
+            "seed": self.seed,
+            "error": self.error,
+            "status": self.status_code() if self.error else None,
+            "delay_ms": self.delay_ms,
+            "matched": self.matched,
+            "fired": self.fired,
+        }
+
+    def status_code(self) -> int:
+        if self.status is not None:
+            return self.status
+        return DEFAULT_STATUS.get(self.error or "", 400)
+
+    def matches(self, service: str | None, action: str | None) -> bool:
+        if self.action is not None and self.action != action:
+            return False
+        if self.service is not None and self.service != normalise_service(service):
+            return False
+        return True
+
+    @property
+    def exhausted(self) -> bool:
+        return self.count is not None and self.fired >= self.count
+
+    def should_fire(self) -> bool:
+        """Called once per matching call; decides and books whether it fires."""
+        self.matched += 1
+        if self.exhausted:
+            return False
+        if self.fraction is not None and not self._rng.random() < self.fraction:
+            return False
+        self.fired += 1
+        return True
+
+
+@dataclass
+class Decision:
+    rule: FaultRule
+    error: str | None
+    status: int
+    delay_ms: int
+    message: str | None
+
+
+class FaultRegistry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self._next_id = 1
+        self.injected = 0
+        self.delayed = 0
+        self.injected_by_action: dict[str, int] = {}
+
+    def add(self, body: dict[str, Any]) -> FaultRule:
+        with self._lock:
+            rule = FaultRule.from_json(f"fault-{self._next_id}", body)
+            self._next_id += 1
+            self._rules.append(rule)
+            return rule
+
+    def remove(self, rule_id: str) -> bool:
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [r for r in self._rules if r.id != rule_id]
+            return len(self._rules) != before
+
+    def clear(self, counters: bool = False) -> None:
+        with self._lock:
+            self._rules = []
+            if counters:
+                self.injected = 0
+                self.delayed = 0
+                self.injected_by_action = {}
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "rules": [r.to_json() for r in self._rules],
+                "injected": self.injected,
+                "delayed": self.delayed,
+                "injected_by_action": dict(self.injected_by_action),
+            }
+
+    def decide(self, service: str | None, action: str | None) -> Decision | None:
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(service, action) and rule.should_fire():
+                    if rule.error is not None:
+                        self.injected += 1
+                        key = action or "?"
+                        self.injected_by_action[key] = (
+                            self.injected_by_action.get(key, 0) + 1
+                        )
+                    else:
+                        self.delayed += 1
+                    decision = Decision(
+                        rule=rule,
+                        error=rule.error,
+                        status=rule.status_code(),
+                        delay_ms=rule.delay_ms,
+                        message=rule.message,
+                    )
+                    if rule.exhausted:
+                        self._rules.remove(rule)
+                    return decision
+        return None
+
+
+def _wire_error(protocol: str, error: str) -> str:
+    """The error code the given protocol's services really use."""
+    if protocol == "rest-xml" and error in THROTTLING_ERRORS:
+        return "SlowDown"
+    if protocol == "json" and error in {"RequestLimitExceeded", "Throttling"}:
+        return "ThrottlingException"
+    if protocol == "json" and error == "InternalError":
+        return "InternalServerError"
+    return error
+
+
+def render_error(
+    protocol: str,
+    service: str | None,
+    error: str,
+    status: int | None,
+    message: str | None = None,
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Build (status, headers, body) for an error in the service's protocol."""
+    request_id = str(uuid.uuid4())
+    code = _wire_error(protocol, error)
+    if status is None:
+        status = DEFAULT_STATUS.get(code, 400)
+    msg = message or MESSAGES.get(code, code)
+    headers = [("x-amzn-RequestId", request_id)]
+    if protocol == "ec2":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Response><Errors><Error><Code>{escape(code)}</Code>"
+            f"<Message>{escape(msg)}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        )
+        headers.append(("Content-Type", "text/xml;charset=UTF-8"))
+    elif protocol == "query":
+        kind = "Sender" if status < 500 else "Receiver"
+        body = (
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(msg)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        headers.append(("Content-Type", "text/xml"))
+    elif protocol == "rest-xml":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(msg)}</Message>"
+            f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
+        )
+        headers.append(("Content-Type", "application/xml"))
+        headers.append(("x-amz-request-id", request_id))
+    else:  # JSON 1.0 / 1.1 / REST-JSON
+        if service == "dynamodb":
+            type_ = f"com.amazonaws.dynamodb.v20120810#{code}"
+            content_type = "application/x-amz-json-1.0"
+        else:
+            type_ = code
+            content_type = "application/x-amz-json-1.1"
+        body = json.dumps({"__type": type_, "message": msg})
+        headers.append(("Content-Type", content_type))
+        headers.append(("x-amzn-ErrorType", code))
+    return status, headers, body.encode("utf-8")

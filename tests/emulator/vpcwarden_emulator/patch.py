@@ -1,0 +1,21 @@
+"""Apply vpcwarden's extensions to moto.  Call :func:`apply` once, before serving."""
+
+from __future__ import annotations
+
+import threading
+
+_applied = False
+_lock = threading.Lock()
+
+
+def apply() -> None:
+    """Patch moto in place.  Idempotent."""
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        from . import ec2_route_tables, ec2_vpc_peering_connections
+
+        ec2_vpc_peering_connections.apply()
+        ec2_route_tables.apply()
+        _applied = True

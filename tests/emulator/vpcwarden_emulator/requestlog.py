@@ -1,0 +1,159 @@
+"""Identify AWS API calls (service, action, account, region) and record them."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+_CREDENTIAL = re.compile(r"Credential=([^,\s]+)")
+# Unsigned calls moto itself routes by action (moto_server/werkzeug_app.py).
+_UNSIGNED_ACTIONS = {
+    "AssumeRoleWithSAML": "sts",
+    "AssumeRoleWithWebIdentity": "sts",
+}
+MAX_ENTRIES = 200_000
+
+
+@dataclass
+class CallInfo:
+    service: str | None
+    action: str | None
+    region: str
+    access_key: str | None
+    account: str
+    content_type: str
+
+
+def _form_body(environ: dict[str, Any]) -> bytes:
+    """Read a form-encoded body and put it back so moto can read it again."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        body = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        return b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
+        try:
+            return gzip.decompress(body)
+        except OSError:
+            return b""
+    return body
+
+
+def _credential_scope(environ: dict[str, Any]) -> list[str] | None:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _CREDENTIAL.search(auth)
+    if match:
+        scope = match.group(1)
+    else:  # presigned URL
+        qs = parse_qs(environ.get("QUERY_STRING", ""))
+        values = qs.get("X-Amz-Credential")
+        if not values:
+            return None
+        scope = values[0]
+    parts = scope.split("/")
+    return parts if len(parts) == 5 else None
+
+
+def _rest_action(service: str | None, environ: dict[str, Any]) -> str:
+    """Operation name for REST protocols via moto's router, else METHOD /path."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "/")
+    if service:
+        try:
+            from moto.core.request import Request
+            from moto.core.routing import get_service_router
+
+            botocore_name = {"elasticloadbalancing": "elbv2"}.get(service, service)
+            router = get_service_router(botocore_name)
+            request = Request(dict(environ))
+            operation, _ = router.match(request)
+            return str(operation.name)
+        except Exception:  # noqa: BLE001 - unknown service or no route
+            pass
+    return f"{method} {path}"
+
+
+def _account_for(environ: dict[str, Any], access_key: str | None) -> str:
+    # Same precedence as moto.core.responses.BaseResponse.get_current_account.
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key or "AKIAEXAMPLE")
+
+
+def identify(environ: dict[str, Any]) -> CallInfo:
+    content_type = environ.get("CONTENT_TYPE", "") or ""
+    scope = _credential_scope(environ)
+    access_key = service = None
+    region = "us-east-1"
+    if scope:
+        access_key, _date, region, service, _ = scope
+        service = service.lower()
+
+    action = None
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        body = _form_body(environ)
+        values = parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in values:
+            action = values["Action"][0]
+    if action is None:
+        values = parse_qs(environ.get("QUERY_STRING", ""))
+        if "Action" in values:
+            action = values["Action"][0]
+    if action is None and environ.get("HTTP_X_AMZ_TARGET"):
+        # DynamoDB_20120810.PutItem -> PutItem
+        action = environ["HTTP_X_AMZ_TARGET"].split(".")[-1]
+    if service is None and action in _UNSIGNED_ACTIONS:
+        service = _UNSIGNED_ACTIONS[action]
+    if action is None:
+        action = _rest_action(service, environ)
+
+    return CallInfo(
+        service=service,
+        action=action,
+        region=region,
+        access_key=access_key,
+        account=_account_for(environ, access_key),
+        content_type=content_type,
+    )
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=MAX_ENTRIES)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def list(self, **filters: str) -> list[dict[str, Any]]:
+        with self._lock:
+            entries = list(self._entries)
+        for key, value in filters.items():
+            entries = [e for e in entries if str(e.get(key)) == value]
+        return entries
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
