@@ -24,7 +24,10 @@ lint:
 test-rust: venv build
 	cargo test --workspace --locked
 
-test: lint test-rust
+test-emulator: venv
+	$(PY) -m pytest tests/emulator -q -p no:cacheprovider
+
+test: lint test-emulator test-rust
 
 demo: venv build
 	cargo run -q -p vpcwarden-tests --bin demo --locked

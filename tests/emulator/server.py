@@ -77,6 +77,11 @@ def main(argv=None):
         pass
     finally:
         server.server_close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Nothing to persist; skip tearing down moto's large in-memory state
+        # at interpreter exit, which takes seconds.
+        os._exit(0)
 
 
 if __name__ == "__main__":

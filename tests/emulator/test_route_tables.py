@@ -4,8 +4,6 @@ From the EC2 API reference: Route.State "blackhole" means the route's target
 isn't available; DescribeRouteTables filter ``route.state`` (active | blackhole).
 """
 
-import pytest
-
 SEVEN_DAYS = 7 * 24 * 3600
 
 

@@ -2,6 +2,7 @@
 pub mod cidr;
 pub mod finding;
 pub mod grant;
+pub mod ids;
 pub mod peering;
 pub mod route;
 

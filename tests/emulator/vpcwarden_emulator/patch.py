@@ -14,8 +14,17 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        from . import ec2_route_tables, ec2_vpc_peering_connections
+        from . import (
+            ec2_endpoint_connections,
+            ec2_endpoint_connections_responses,
+            ec2_route_tables,
+            ec2_vpc_peering_connections,
+            elbv2_load_balancers,
+        )
 
         ec2_vpc_peering_connections.apply()
         ec2_route_tables.apply()
+        ec2_endpoint_connections.apply()
+        ec2_endpoint_connections_responses.apply()
+        elbv2_load_balancers.apply()
         _applied = True

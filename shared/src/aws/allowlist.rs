@@ -1,0 +1,111 @@
+//! Allowlist adapter: reads grants (strongly consistent) and writes them for the CLI.
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::Client;
+
+use super::grant_item::{account_sk, grant_from_item, item_from_grant, peering_pk, Item};
+use crate::domain::{Grant, PeeringGrant, VpcScope};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct Allowlist {
+    client: Client,
+    table: String,
+}
+
+/// Grants read, plus the malformed items skipped on the way (already logged).
+#[derive(Debug)]
+pub struct Read<T> {
+    pub grants: Vec<T>,
+    pub malformed: Vec<String>,
+}
+
+impl<T> Default for Read<T> {
+    fn default() -> Self {
+        Read {
+            grants: Vec::new(),
+            malformed: Vec::new(),
+        }
+    }
+}
+
+impl Allowlist {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Allowlist {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The peering grants that could cover `account` peering into `accepter_vpc`:
+    /// `peering#<vpc>` and `peering#*`, in one BatchGetItem.
+    pub async fn peering_grants(
+        &self,
+        account: &str,
+        accepter_vpc: &str,
+    ) -> Result<Read<PeeringGrant>> {
+        let key = |pk: String| {
+            [
+                ("pk".to_string(), AttributeValue::S(pk)),
+                ("sk".to_string(), AttributeValue::S(account_sk(account))),
+            ]
+            .into_iter()
+            .collect::<Item>()
+        };
+        let mut keys = KeysAndAttributes::builder()
+            .keys(key(peering_pk(&VpcScope::Vpc(accepter_vpc.to_string()))))
+            .keys(key(peering_pk(&VpcScope::Any)))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| Error::Unexpected(e.to_string()))?;
+        let mut items = Vec::new();
+        // Unprocessed keys come back under throttling: ask again for exactly those.
+        for _ in 0..8 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys.clone())
+                .send()
+                .await
+                .map_err(|e| Error::aws("BatchGetItem", e))?;
+            if let Some(found) = out.responses().and_then(|r| r.get(&self.table)) {
+                items.extend(found.iter().cloned());
+            }
+            match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => keys = rest.clone(),
+                _ => return Ok(decode_peering(&items)),
+            }
+        }
+        Err(Error::Aws {
+            operation: "BatchGetItem",
+            code: "UnprocessedKeys".into(),
+            message: "the allowlist kept returning unprocessed keys".into(),
+            retryable: true,
+        })
+    }
+
+    pub async fn put(&self, grant: &Grant) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_from_grant(grant)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::aws("PutItem", e))
+    }
+}
+
+fn decode_peering(items: &[Item]) -> Read<PeeringGrant> {
+    let mut read = Read::default();
+    for item in items {
+        match grant_from_item(item) {
+            Ok(Grant::Peering(g)) => read.grants.push(g),
+            Ok(Grant::Endpoint(_)) => {}
+            Err(why) => {
+                tracing::error!(error = %why, "skipping malformed allowlist item");
+                read.malformed.push(why);
+            }
+        }
+    }
+    read
+}

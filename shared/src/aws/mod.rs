@@ -1,0 +1,35 @@
+//! AWS adapters: SDK calls in, domain types out. Built once per process and reused.
+pub mod allowlist;
+pub mod ec2;
+pub mod grant_item;
+pub mod identity;
+pub mod ledger;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::error::{Error, Result};
+
+/// The SDK configuration every function and the CLI start from: the standard provider chain
+/// (so `AWS_REGION`, profiles and `AWS_ENDPOINT_URL` work) with adaptive retries, which back off
+/// under EC2's request-rate throttling instead of failing the job.
+pub async fn load_sdk_config() -> Result<SdkConfig> {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(8))
+        .load()
+        .await;
+    if config.region().is_none() {
+        return Err(Error::Config(
+            "AWS_REGION is required but not set (no region in the environment or profile)".into(),
+        ));
+    }
+    Ok(config)
+}
+
+/// The same configuration pointed at another region.
+pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config
+        .to_builder()
+        .region(Region::new(region.to_string()))
+        .build()
+}

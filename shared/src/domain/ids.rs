@@ -1,0 +1,49 @@
+//! AWS identifier shapes, validated at the edges (events, allowlist items, CLI input).
+
+fn prefixed_hex(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|rest| {
+        (8..=17).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn is_vpc_id(s: &str) -> bool {
+    prefixed_hex(s, "vpc-")
+}
+
+pub fn is_pcx_id(s: &str) -> bool {
+    prefixed_hex(s, "pcx-")
+}
+
+pub fn is_endpoint_service_id(s: &str) -> bool {
+    prefixed_hex(s, "vpce-svc-")
+}
+
+pub fn is_endpoint_id(s: &str) -> bool {
+    prefixed_hex(s, "vpce-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert!(is_account_id("123456789012"));
+        assert!(!is_account_id("12345678901") && !is_account_id("12345678901a"));
+        assert!(is_vpc_id("vpc-0a1b2c3d") && is_vpc_id("vpc-0123456789abcdef0"));
+        assert!(!is_vpc_id("vpc-XYZ12345") && !is_vpc_id("vpc-12") && !is_vpc_id("pcx-0a1b2c3d"));
+        assert!(is_pcx_id("pcx-0123456789abcdef0"));
+        assert!(
+            is_endpoint_service_id("vpce-svc-0123456789abcdef0")
+                && !is_endpoint_service_id("vpce-0123456789abcdef0")
+        );
+        assert!(is_endpoint_id("vpce-0123456789abcdef0"));
+    }
+}

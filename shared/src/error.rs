@@ -1,0 +1,146 @@
+//! One error type for every function, with the retryable / non-retryable split Lambda needs:
+//! retryable errors are worth a retry (throttling, 5xx, timeouts, a dependency down); the rest
+//! will fail the same way again (bad event, bad config, access denied).
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use lambda_runtime::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration: {0}")]
+    Config(String),
+
+    #[error("malformed event: {0}")]
+    BadEvent(String),
+
+    #[error("{operation} failed: {code}: {message}")]
+    Aws {
+        operation: &'static str,
+        code: String,
+        message: String,
+        retryable: bool,
+    },
+
+    #[error("{0}")]
+    Unexpected(String),
+
+    /// Some items of a batch (e.g. one pcx of a sweep) failed; the rest were done.
+    #[error("{failed} of {total} items failed: {}", .errors.join("; "))]
+    Partial {
+        failed: usize,
+        total: usize,
+        errors: Vec<String>,
+        retryable: bool,
+    },
+}
+
+/// Codes that mean "try again later", across EC2 (query), DynamoDB/STS and S3 protocols.
+const RETRYABLE_CODES: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "Unavailable",
+    "TransactionConflictException",
+];
+
+impl Error {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Aws { retryable, .. } | Error::Partial { retryable, .. } => *retryable,
+            Error::Config(_) | Error::BadEvent(_) | Error::Unexpected(_) => false,
+        }
+    }
+
+    /// The AWS error code, when this came from an AWS call.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Aws { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Classifies an SDK failure: the service's error code when it sent one, else the transport
+    /// failure (timeouts and connection failures are retryable).
+    pub fn aws<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let (code, message, retryable) = match &err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                let code = e.code().unwrap_or("Unknown").to_string();
+                let status = service.raw().status().as_u16();
+                let retryable = RETRYABLE_CODES.contains(&code.as_str()) || status >= 500;
+                (code, e.message().unwrap_or_default().to_string(), retryable)
+            }
+            SdkError::TimeoutError(_) => ("Timeout".into(), "the request timed out".into(), true),
+            SdkError::DispatchFailure(d) => ("DispatchFailure".into(), describe_dispatch(d), true),
+            SdkError::ResponseError(_) => ("ResponseError".into(), source_chain(&err), true),
+            _ => ("ConstructionFailure".into(), source_chain(&err), false),
+        };
+        Error::Aws {
+            operation,
+            code,
+            message,
+            retryable,
+        }
+    }
+}
+
+fn describe_dispatch(d: &aws_smithy_runtime_api::client::result::DispatchFailure) -> String {
+    let kind = if d.is_timeout() {
+        "timeout"
+    } else if d.is_io() {
+        "connection failed"
+    } else {
+        "dispatch failure"
+    };
+    match d.as_connector_error() {
+        Some(c) => format!("{kind} ({})", source_chain(c)),
+        None => kind.to_string(),
+    }
+}
+
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        parts.push(e.to_string());
+        cur = e.source();
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+impl From<Error> for Diagnostic {
+    fn from(e: Error) -> Self {
+        let kind = match &e {
+            Error::Config(_) => "Config",
+            Error::BadEvent(_) => "BadEvent",
+            Error::Aws { .. } => "Aws",
+            Error::Unexpected(_) => "Unexpected",
+            Error::Partial { .. } => "Partial",
+        };
+        let class = if e.is_retryable() {
+            "Retryable"
+        } else {
+            "NonRetryable"
+        };
+        Diagnostic {
+            error_type: format!("{class}.{kind}"),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
