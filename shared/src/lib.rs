@@ -3,6 +3,7 @@
 //! `domain` and `core` are pure (no I/O, no SDK types); `aws` holds the adapters; `acceptor`
 //! (and the other function modules) orchestrate: parse → load → decide → act → record → answer.
 pub mod acceptor;
+pub mod approver;
 pub mod aws;
 pub mod config;
 pub mod core;

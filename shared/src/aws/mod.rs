@@ -1,6 +1,8 @@
 //! AWS adapters: SDK calls in, domain types out. Built once per process and reused.
 pub mod allowlist;
 pub mod ec2;
+pub mod elbv2;
+pub mod endpoints;
 pub mod grant_item;
 pub mod identity;
 pub mod ledger;

@@ -1,5 +1,6 @@
 //! The pure core: synchronous functions over domain types, no I/O.
 pub mod decide;
+pub mod endpoint;
 pub mod plan;
 
 pub use decide::{decide, Decision, Refusal};

@@ -1,0 +1,1 @@
+//! endpoint-approver orchestration (issue 4).

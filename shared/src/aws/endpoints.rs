@@ -1,0 +1,1 @@
+//! EC2 endpoint-service adapter: connections, permissions (issue 4).

@@ -1,0 +1,1 @@
+//! Pure endpoint-connection decisions (issue 4).
