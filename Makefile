@@ -15,14 +15,14 @@ venv: ## Python test tooling (moto server, pytest) in ./.venv
 	@tests/tools/venv.sh
 
 build: ## debug build of every binary, once per run (tests run these binaries)
-	cargo build --workspace --bins --locked
+	cargo build --workspace --bins
 
 lint:
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 
 test-rust: venv build
-	cargo test --workspace --locked
+	cargo test --workspace
 
 test-emulator: venv
 	$(PY) -m pytest tests/emulator -q -p no:cacheprovider
@@ -30,7 +30,7 @@ test-emulator: venv
 test: lint test-emulator test-rust
 
 demo: venv build
-	cargo run -q -p vpcwarden-tests --bin demo --locked
+	cargo run -q -p vpcwarden-tests --bin demo
 
 clean:
 	cargo clean

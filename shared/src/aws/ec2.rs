@@ -1,5 +1,5 @@
 //! EC2 adapter: peering connections, VPCs and route tables in and out of domain types.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_ec2::types::{Filter, PeeringConnectionOptionsRequest, Tag};
 use aws_sdk_ec2::Client;
@@ -78,46 +78,24 @@ impl Ec2 {
         Ok(all)
     }
 
-    /// Every IPv4 and IPv6 block associated with the VPC.
-    pub async fn vpc_cidrs(&self, vpc_id: &str) -> Result<Vec<IpNet>> {
-        let out = self
+    /// Every IPv4 and IPv6 block associated with each of `vpc_ids`, in one paginated call.
+    pub async fn vpcs_cidrs(&self, vpc_ids: &[&str]) -> Result<HashMap<String, Vec<IpNet>>> {
+        let mut pages = self
             .client
             .describe_vpcs()
-            .vpc_ids(vpc_id)
-            .send()
-            .await
-            .map_err(|e| Error::aws("DescribeVpcs", e))?;
-        let vpc = out
-            .vpcs()
-            .iter()
-            .find(|v| v.vpc_id() == Some(vpc_id))
-            .ok_or_else(|| Error::Unexpected(format!("DescribeVpcs did not return {vpc_id}")))?;
-        let v4 = vpc
-            .cidr_block_association_set()
-            .iter()
-            .filter(|a| {
-                a.cidr_block_state()
-                    .and_then(|s| s.state())
-                    .is_none_or(|s| is_associated(s.as_str()))
-            })
-            .filter_map(|a| a.cidr_block());
-        let v6 = vpc
-            .ipv6_cidr_block_association_set()
-            .iter()
-            .filter(|a| {
-                a.ipv6_cidr_block_state()
-                    .and_then(|s| s.state())
-                    .is_none_or(|s| is_associated(s.as_str()))
-            })
-            .filter_map(|a| a.ipv6_cidr_block());
-        let mut cidrs: Vec<IpNet> = v4
-            .chain(v6)
-            .chain(vpc.cidr_block())
-            .filter_map(parse_net)
-            .collect();
-        cidrs.sort();
-        cidrs.dedup();
-        Ok(cidrs)
+            .set_vpc_ids(Some(vpc_ids.iter().map(ToString::to_string).collect()))
+            .into_paginator()
+            .send();
+        let mut all = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| Error::aws("DescribeVpcs", e))?;
+            for vpc in page.vpcs() {
+                if let Some(id) = vpc.vpc_id() {
+                    all.insert(id.to_string(), vpc_cidrs(vpc));
+                }
+            }
+        }
+        Ok(all)
     }
 
     /// Route tables matching the filters, all pages.
@@ -251,6 +229,36 @@ impl Ec2 {
             Err(e) => Err(Error::aws("DeleteRoute", e)),
         }
     }
+}
+
+/// Associated (or associating) IPv4 and IPv6 blocks of a VPC.
+pub fn vpc_cidrs(vpc: &aws_sdk_ec2::types::Vpc) -> Vec<IpNet> {
+    let v4 = vpc
+        .cidr_block_association_set()
+        .iter()
+        .filter(|a| {
+            a.cidr_block_state()
+                .and_then(|s| s.state())
+                .is_none_or(|s| is_associated(s.as_str()))
+        })
+        .filter_map(|a| a.cidr_block());
+    let v6 = vpc
+        .ipv6_cidr_block_association_set()
+        .iter()
+        .filter(|a| {
+            a.ipv6_cidr_block_state()
+                .and_then(|s| s.state())
+                .is_none_or(|s| is_associated(s.as_str()))
+        })
+        .filter_map(|a| a.ipv6_cidr_block());
+    let mut cidrs: Vec<IpNet> = v4
+        .chain(v6)
+        .chain(vpc.cidr_block())
+        .filter_map(parse_net)
+        .collect();
+    cidrs.sort();
+    cidrs.dedup();
+    cidrs
 }
 
 fn is_associated(state: &str) -> bool {
