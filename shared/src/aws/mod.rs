@@ -12,12 +12,17 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::error::{Error, Result};
 
+/// Attempts per call and the longest pause between two: throttling rides out a few seconds of a
+/// drained bucket, and a dependency that stays down fails the invocation well inside its timeout.
+pub const MAX_ATTEMPTS: u32 = 8;
+pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The SDK configuration every function and the CLI start from: the standard provider chain
 /// (so `AWS_REGION`, profiles and `AWS_ENDPOINT_URL` work) with adaptive retries, which back off
 /// under EC2's request-rate throttling instead of failing the job.
 pub async fn load_sdk_config() -> Result<SdkConfig> {
     let config = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(8))
+        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS).with_max_backoff(MAX_BACKOFF))
         .load()
         .await;
     if config.region().is_none() {
