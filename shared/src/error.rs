@@ -15,24 +15,14 @@ pub enum Error {
     BadEvent(String),
 
     #[error("{operation} failed: {code}: {message}")]
-    Aws {
-        operation: &'static str,
-        code: String,
-        message: String,
-        retryable: bool,
-    },
+    Aws { operation: &'static str, code: String, message: String, retryable: bool },
 
     #[error("{0}")]
     Unexpected(String),
 
     /// Some items of a batch (e.g. one pcx of a sweep) failed; the rest were done.
     #[error("{failed} of {total} items failed: {}", .errors.join("; "))]
-    Partial {
-        failed: usize,
-        total: usize,
-        errors: Vec<String>,
-        retryable: bool,
-    },
+    Partial { failed: usize, total: usize, errors: Vec<String>, retryable: bool },
 }
 
 /// Codes that mean "try again later", across EC2 (query), DynamoDB/STS and S3 protocols.
@@ -88,12 +78,7 @@ impl Error {
             SdkError::ResponseError(_) => ("ResponseError".into(), source_chain(&err), true),
             _ => ("ConstructionFailure".into(), source_chain(&err), false),
         };
-        Error::Aws {
-            operation,
-            code,
-            message,
-            retryable,
-        }
+        Error::Aws { operation, code, message, retryable }
     }
 }
 
@@ -131,15 +116,8 @@ impl From<Error> for Diagnostic {
             Error::Unexpected(_) => "Unexpected",
             Error::Partial { .. } => "Partial",
         };
-        let class = if e.is_retryable() {
-            "Retryable"
-        } else {
-            "NonRetryable"
-        };
-        Diagnostic {
-            error_type: format!("{class}.{kind}"),
-            error_message: e.to_string(),
-        }
+        let class = if e.is_retryable() { "Retryable" } else { "NonRetryable" };
+        Diagnostic { error_type: format!("{class}.{kind}"), error_message: e.to_string() }
     }
 }
 

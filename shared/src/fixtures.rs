@@ -60,11 +60,7 @@ pub fn table(id: &str, vpc: &str, routes: &[(&str, RouteTarget)]) -> RouteTable 
         tags: BTreeMap::new(),
         routes: routes
             .iter()
-            .map(|(d, t)| Route {
-                destination: net(d),
-                target: t.clone(),
-                blackhole: false,
-            })
+            .map(|(d, t)| Route { destination: net(d), target: t.clone(), blackhole: false })
             .collect(),
     }
 }

@@ -29,10 +29,7 @@ impl Aws {
 
     /// Clients for an emulator at `url` (e.g. one started by someone else).
     pub fn from_url(url: &str) -> Aws {
-        Aws {
-            url: url.to_string(),
-            assumed: Mutex::new(HashMap::new()),
-        }
+        Aws { url: url.to_string(), assumed: Mutex::new(HashMap::new()) }
     }
 
     /// The emulator's base URL.

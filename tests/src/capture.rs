@@ -16,11 +16,7 @@ pub(crate) struct Capture {
 impl Capture {
     /// A buffer that keeps at most about `limit` bytes (the newest).
     pub fn new(limit: usize) -> Capture {
-        Capture {
-            buf: Arc::new(Mutex::new(Vec::new())),
-            open: Arc::new(AtomicUsize::new(0)),
-            limit,
-        }
+        Capture { buf: Arc::new(Mutex::new(Vec::new())), open: Arc::new(AtomicUsize::new(0)), limit }
     }
 
     /// Reads `source` line by line on a thread until EOF, appending each line and passing it
@@ -57,10 +53,7 @@ impl Capture {
         buf.extend_from_slice(line);
         if buf.len() > self.limit {
             let cut = buf.len() - self.limit / 2;
-            let cut = buf[cut..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(cut, |p| cut + p + 1);
+            let cut = buf[cut..].iter().position(|&b| b == b'\n').map_or(cut, |p| cut + p + 1);
             buf.drain(..cut);
             let marker = b"[vpcwarden-tests: earlier output dropped]\n";
             buf.splice(0..0, marker.iter().copied());

@@ -100,12 +100,7 @@ impl Emulator {
                 );
             }
         };
-        Emulator {
-            url: format!("http://127.0.0.1:{port}"),
-            port,
-            child,
-            output,
-        }
+        Emulator { url: format!("http://127.0.0.1:{port}"), port, child, output }
     }
 
     /// Clears moto's state and the extension's faults, counters, request log and clock.
@@ -116,8 +111,7 @@ impl Emulator {
 
     /// Every AWS API request recorded since the last reset or clear.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        serde_json::from_value(self.call("GET", "/vpcwarden-api/requests", None))
-            .expect("request log entries")
+        serde_json::from_value(self.call("GET", "/vpcwarden-api/requests", None)).expect("request log entries")
     }
 
     /// Empties the request log.
@@ -128,10 +122,7 @@ impl Emulator {
     /// Adds a fault rule (see tests/emulator/README.md) and returns its id.
     pub fn add_fault(&self, rule: Value) -> String {
         let answer = self.call("POST", "/vpcwarden-api/faults", Some(&rule));
-        answer["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("fault rule without id: {answer}"))
-            .to_string()
+        answer["id"].as_str().unwrap_or_else(|| panic!("fault rule without id: {answer}")).to_string()
     }
 
     /// Removes one fault rule by id.
@@ -166,11 +157,7 @@ impl Emulator {
         let answer = http::request(self.port, method, path, bytes.as_deref())
             .unwrap_or_else(|e| panic!("emulator {method} {path} failed: {e}"));
         if !(200..300).contains(&answer.status) {
-            panic!(
-                "emulator {method} {path} answered {}: {}",
-                answer.status,
-                answer.text()
-            );
+            panic!("emulator {method} {path} answered {}: {}", answer.status, answer.text());
         }
         if answer.body.is_empty() {
             return Value::Null;
@@ -193,10 +180,7 @@ fn python(root: &std::path::Path) -> PathBuf {
     }
     let python = root.join(".venv/bin/python");
     if !python.exists() {
-        panic!(
-            "{} not found: run `make venv` (tests/tools/venv.sh) first, or set VPCWARDEN_PYTHON",
-            python.display()
-        );
+        panic!("{} not found: run `make venv` (tests/tools/venv.sh) first, or set VPCWARDEN_PYTHON", python.display());
     }
     python
 }

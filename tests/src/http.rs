@@ -17,12 +17,7 @@ impl Response {
 }
 
 /// Sends one request to `127.0.0.1:<port>` and reads the whole answer (`Connection: close`).
-pub(crate) fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-) -> std::io::Result<Response> {
+pub(crate) fn request(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
@@ -42,10 +37,8 @@ pub(crate) fn request(
 
 fn parse(raw: &[u8]) -> std::io::Result<Response> {
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers in the HTTP response"))?;
+    let split =
+        raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers in the HTTP response"))?;
     let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.split("\r\n");
     let status = lines
@@ -58,11 +51,7 @@ fn parse(raw: &[u8]) -> std::io::Result<Response> {
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
     let body = &raw[split + 4..];
-    let body = if chunked {
-        dechunk(body).ok_or_else(|| bad("malformed chunked body"))?
-    } else {
-        body.to_vec()
-    };
+    let body = if chunked { dechunk(body).ok_or_else(|| bad("malformed chunked body"))? } else { body.to_vec() };
     Ok(Response { status, body })
 }
 

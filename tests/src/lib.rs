@@ -25,10 +25,7 @@ pub const REGION: &str = "us-east-1";
 
 /// The workspace root (the parent of this crate's manifest directory).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent directory")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent directory").to_path_buf()
 }
 
 /// Path of a built binary: `$VPCWARDEN_BIN_DIR/<name>`, else `<target dir>/debug/<name>`;

@@ -111,8 +111,7 @@ impl Function {
             .map(|(_, v)| v.as_ref().to_string_lossy().into_owned())
             .unwrap_or_else(|| REGION.to_string());
         let server = Arc::new(
-            tiny_http::Server::http("127.0.0.1:0")
-                .unwrap_or_else(|e| panic!("cannot bind the runtime API host: {e}")),
+            tiny_http::Server::http("127.0.0.1:0").unwrap_or_else(|e| panic!("cannot bind the runtime API host: {e}")),
         );
         let port = server.server_addr().to_ip().expect("an IP listener").port();
         let host = Arc::new(Host {
@@ -137,10 +136,7 @@ impl Function {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                format!("local/[$LATEST]{}", random_hex(32)),
-            );
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]{}", random_hex(32)));
         for (k, v) in env {
             command.env(k, v);
         }
@@ -168,17 +164,12 @@ impl Function {
 
     /// Invokes the function with `event`, bounded by [`DEFAULT_INVOKE_TIMEOUT`].
     pub async fn invoke(&self, event: Value) -> Result<Value, InvokeError> {
-        self.invoke_with_timeout(event, DEFAULT_INVOKE_TIMEOUT)
-            .await
+        self.invoke_with_timeout(event, DEFAULT_INVOKE_TIMEOUT).await
     }
 
     /// Invokes the function with `event`: `Ok` with its response or `Err` with the error it
     /// reported; panics (with the captured logs) on timeout, exit or an init error.
-    pub async fn invoke_with_timeout(
-        &self,
-        event: Value,
-        timeout: Duration,
-    ) -> Result<Value, InvokeError> {
+    pub async fn invoke_with_timeout(&self, event: Value, timeout: Duration) -> Result<Value, InvokeError> {
         let id = request_id();
         let (tx, mut rx) = oneshot::channel();
         let started = Instant::now();
@@ -208,31 +199,21 @@ impl Function {
             } else if let Some(err) = self.host.lock().init_error.clone() {
                 Some(format!("reported an init error ({err})"))
             } else if started.elapsed() > timeout {
-                Some(format!(
-                    "did not answer invocation {id} within {}s",
-                    timeout.as_secs_f64()
-                ))
+                Some(format!("did not answer invocation {id} within {}s", timeout.as_secs_f64()))
             } else {
                 None
             };
             if let Some(problem) = problem {
                 self.forget(&id);
                 self.output.wait_closed(Duration::from_millis(500));
-                panic!(
-                    "function {} {problem}; its output:\n{}",
-                    self.name,
-                    self.logs()
-                );
+                panic!("function {} {problem}; its output:\n{}", self.name, self.logs());
             }
         }
     }
 
     /// Time from spawn to the function's first `/next` poll (its cold start), once seen.
     pub fn init_duration(&self) -> Option<Duration> {
-        self.host
-            .lock()
-            .first_poll
-            .map(|t| t.saturating_duration_since(self.spawned_at))
+        self.host.lock().first_poll.map(|t| t.saturating_duration_since(self.spawned_at))
     }
 
     /// Peak resident set size (VmHWM) in KiB, while the process is alive.
@@ -318,12 +299,7 @@ fn accept_loop(server: &tiny_http::Server, host: &Arc<Host>) {
 
 fn handle(host: &Host, mut request: tiny_http::Request) {
     let method = request.method().clone();
-    let path = request
-        .url()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let path = request.url().split('?').next().unwrap_or_default().to_string();
     let mut body = Vec::new();
     let _ = request.as_reader().read_to_end(&mut body);
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -350,22 +326,13 @@ fn handle(host: &Host, mut request: tiny_http::Request) {
                 "handler": host.function_name,
             });
             let id = request_id();
-            respond_json(
-                request,
-                200,
-                &answer,
-                &[("Lambda-Extension-Identifier", id.as_str())],
-            );
+            respond_json(request, 200, &answer, &[("Lambda-Extension-Identifier", id.as_str())]);
         }
         (Get, ["2020-01-01", "extension", "event", "next"]) => {
             // No events are ever sent to extensions: hold the poll until shutdown.
             let mut state = host.lock();
             while !state.shutdown {
-                state = host
-                    .wake
-                    .wait_timeout(state, Duration::from_secs(1))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+                state = host.wake.wait_timeout(state, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner()).0;
             }
         }
         (Post, ["2020-01-01", "extension", _, "error"]) => {
@@ -393,11 +360,7 @@ fn next(host: &Host, request: tiny_http::Request) {
             if let Some(invocation) = state.queue.pop_front() {
                 break invocation;
             }
-            state = host
-                .wake
-                .wait_timeout(state, Duration::from_secs(1))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = host.wake.wait_timeout(state, Duration::from_secs(1)).unwrap_or_else(|e| e.into_inner()).0;
         }
     };
     let deadline = invocation.deadline_ms.to_string();
@@ -405,10 +368,7 @@ fn next(host: &Host, request: tiny_http::Request) {
         ("Content-Type", "application/json"),
         ("Lambda-Runtime-Aws-Request-Id", invocation.id.as_str()),
         ("Lambda-Runtime-Deadline-Ms", deadline.as_str()),
-        (
-            "Lambda-Runtime-Invoked-Function-Arn",
-            host.function_arn.as_str(),
-        ),
+        ("Lambda-Runtime-Invoked-Function-Arn", host.function_arn.as_str()),
         ("Lambda-Runtime-Trace-Id", invocation.trace_id.as_str()),
     ];
     let mut response = tiny_http::Response::from_data(invocation.body.clone());
@@ -449,11 +409,8 @@ fn error_report(request: &tiny_http::Request, body: &[u8]) -> InvokeError {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let field = |name: &str| parsed.get(name).and_then(Value::as_str).map(str::to_string);
     InvokeError {
-        error_type: field("errorType")
-            .or(header_type)
-            .unwrap_or_else(|| "Unknown".to_string()),
-        error_message: field("errorMessage")
-            .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
+        error_type: field("errorType").or(header_type).unwrap_or_else(|| "Unknown".to_string()),
+        error_message: field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
     }
 }
 
@@ -472,9 +429,7 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
 }
 
 fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Hex digits that differ between calls and processes (not cryptographic).
@@ -482,14 +437,10 @@ fn random_hex(len: usize) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut out = String::new();
     while out.len() < len {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let mut x = nanos
             ^ (u64::from(std::process::id()) << 32)
-            ^ COUNTER
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         // splitmix64 finaliser
         x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -503,22 +454,11 @@ fn random_hex(len: usize) -> String {
 /// A UUID-shaped request id.
 fn request_id() -> String {
     let h = random_hex(32);
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    format!("{}-{}-4{}-8{}-{}", &h[..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
 /// An X-Ray style trace header.
 fn trace_id() -> String {
     let secs = epoch_ms() / 1000;
-    format!(
-        "Root=1-{secs:08x}-{};Parent={};Sampled=0",
-        random_hex(24),
-        random_hex(16)
-    )
+    format!("Root=1-{secs:08x}-{};Parent={};Sampled=0", random_hex(24), random_hex(16))
 }

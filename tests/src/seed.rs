@@ -82,30 +82,18 @@ impl VpcBuilder {
 
     /// Adds `n` extra route tables tagged `key=value` (and `Name`).
     pub fn tagged_tables(mut self, n: usize, key: &str, value: &str) -> Self {
-        self.tagged_tables
-            .push((n, key.to_string(), value.to_string()));
+        self.tagged_tables.push((n, key.to_string(), value.to_string()));
         self
     }
 
     /// Creates the VPC, its CIDR associations and route tables.
     pub async fn create(self) -> SeededVpc {
-        let mut create = self
-            .ec2
-            .create_vpc()
-            .cidr_block(&self.cidr)
-            .amazon_provided_ipv6_cidr_block(self.ipv6);
+        let mut create = self.ec2.create_vpc().cidr_block(&self.cidr).amazon_provided_ipv6_cidr_block(self.ipv6);
         if let Some(name) = &self.name {
             create = create.tag_specifications(tags(ResourceType::Vpc, &[("Name", name)]));
         }
-        let vpc = create
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("CreateVpc {}: {e:?}", self.cidr));
-        let id = vpc
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .expect("CreateVpc returns an id")
-            .to_string();
+        let vpc = create.send().await.unwrap_or_else(|e| panic!("CreateVpc {}: {e:?}", self.cidr));
+        let id = vpc.vpc().and_then(|v| v.vpc_id()).expect("CreateVpc returns an id").to_string();
         for cidr in &self.secondary {
             self.ec2
                 .associate_vpc_cidr_block()
@@ -174,13 +162,7 @@ impl VpcBuilder {
                     .to_string(),
             );
         }
-        SeededVpc {
-            id,
-            account: self.account,
-            region: self.region,
-            cidrs,
-            route_tables,
-        }
+        SeededVpc { id, account: self.account, region: self.region, cidrs, route_tables }
     }
 }
 
@@ -196,12 +178,7 @@ pub async fn request_peering(aws: &Aws, requester: &SeededVpc, accepter: &Seeded
         .peer_region(&accepter.region)
         .send()
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "CreateVpcPeeringConnection {} -> {}: {e:?}",
-                requester.id, accepter.id
-            )
-        });
+        .unwrap_or_else(|e| panic!("CreateVpcPeeringConnection {} -> {}: {e:?}", requester.id, accepter.id));
     out.vpc_peering_connection()
         .and_then(|p| p.vpc_peering_connection_id())
         .expect("CreateVpcPeeringConnection returns an id")
@@ -260,12 +237,7 @@ pub async fn routes(aws: &Aws, vpc: &SeededVpc) -> Vec<(String, String, String, 
                 .or(r.core_network_arn())
                 .unwrap_or_default();
             let state = r.state().map(|s| s.as_str()).unwrap_or_default();
-            routes.push((
-                rtb.to_string(),
-                dest.to_string(),
-                target.to_string(),
-                state.to_string(),
-            ));
+            routes.push((rtb.to_string(), dest.to_string(), target.to_string(), state.to_string()));
         }
     }
     routes.sort();
@@ -287,13 +259,7 @@ pub enum RouteTargetSpec {
 
 /// Adds a route `dest → target` (IPv6 if `dest` contains `:`) to `rtb` of `vpc`; returns the
 /// target id.
-pub async fn add_route(
-    aws: &Aws,
-    vpc: &SeededVpc,
-    rtb: &str,
-    dest: &str,
-    target: RouteTargetSpec,
-) -> String {
+pub async fn add_route(aws: &Aws, vpc: &SeededVpc, rtb: &str, dest: &str, target: RouteTargetSpec) -> String {
     let ec2 = aws.ec2(&vpc.account, &vpc.region).await;
     let target = match target {
         RouteTargetSpec::Pcx(id) | RouteTargetSpec::Id(id) => id,
@@ -316,10 +282,7 @@ pub async fn add_route(
         "eigw" => request.egress_only_internet_gateway_id(&target),
         _ => request.gateway_id(&target),
     };
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateRoute {rtb} {dest} -> {target}: {e:?}"));
+    request.send().await.unwrap_or_else(|e| panic!("CreateRoute {rtb} {dest} -> {target}: {e:?}"));
     target
 }
 
@@ -331,18 +294,10 @@ async fn internet_gateway(ec2: &Client, vpc_id: &str) -> String {
         .send()
         .await
         .unwrap_or_else(|e| panic!("DescribeInternetGateways of {vpc_id}: {e:?}"));
-    if let Some(id) = found
-        .internet_gateways()
-        .first()
-        .and_then(|g| g.internet_gateway_id())
-    {
+    if let Some(id) = found.internet_gateways().first().and_then(|g| g.internet_gateway_id()) {
         return id.to_string();
     }
-    let igw = ec2
-        .create_internet_gateway()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateInternetGateway: {e:?}"));
+    let igw = ec2.create_internet_gateway().send().await.unwrap_or_else(|e| panic!("CreateInternetGateway: {e:?}"));
     let id = igw
         .internet_gateway()
         .and_then(|g| g.internet_gateway_id())
@@ -359,11 +314,8 @@ async fn internet_gateway(ec2: &Client, vpc_id: &str) -> String {
 
 /// A transit gateway of the client's account/region, creating one if there is none.
 async fn transit_gateway(ec2: &Client) -> String {
-    let found = ec2
-        .describe_transit_gateways()
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("DescribeTransitGateways: {e:?}"));
+    let found =
+        ec2.describe_transit_gateways().send().await.unwrap_or_else(|e| panic!("DescribeTransitGateways: {e:?}"));
     if let Some(id) = found
         .transit_gateways()
         .iter()
@@ -378,10 +330,7 @@ async fn transit_gateway(ec2: &Client) -> String {
         .send()
         .await
         .unwrap_or_else(|e| panic!("CreateTransitGateway: {e:?}"));
-    tgw.transit_gateway()
-        .and_then(|t| t.transit_gateway_id())
-        .expect("CreateTransitGateway returns an id")
-        .to_string()
+    tgw.transit_gateway().and_then(|t| t.transit_gateway_id()).expect("CreateTransitGateway returns an id").to_string()
 }
 
 fn filter(name: &str, value: &str) -> Filter {

@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde_json::{Map, Number, Value};
 
@@ -22,10 +22,7 @@ pub const ADDED_BY: &str = "vpcwarden-tests";
 pub async fn create(aws: &Aws) {
     let ddb = aws.dynamodb().await;
     for (table, stream) in [(ALLOWLIST, true), (LEDGER, false)] {
-        let mut request = ddb
-            .create_table()
-            .table_name(table)
-            .billing_mode(BillingMode::PayPerRequest);
+        let mut request = ddb.create_table().table_name(table).billing_mode(BillingMode::PayPerRequest);
         for (name, key_type) in [("pk", KeyType::Hash), ("sk", KeyType::Range)] {
             request = request
                 .attribute_definitions(
@@ -52,10 +49,7 @@ pub async fn create(aws: &Aws) {
                     .expect("stream specification"),
             );
         }
-        request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("CreateTable {table}: {e:?}"));
+        request.send().await.unwrap_or_else(|e| panic!("CreateTable {table}: {e:?}"));
     }
     ddb.update_time_to_live()
         .table_name(ALLOWLIST)
@@ -177,11 +171,7 @@ pub async fn ledger_entries(aws: &Aws, pk_prefix: &str) -> Vec<Value> {
 
 /// A DynamoDB item as plain JSON (numbers as numbers, sets as sorted arrays).
 pub fn item_to_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(
-        item.iter()
-            .map(|(k, v)| (k.clone(), attribute_to_json(v)))
-            .collect::<Map<_, _>>(),
-    )
+    Value::Object(item.iter().map(|(k, v)| (k.clone(), attribute_to_json(v))).collect::<Map<_, _>>())
 }
 
 /// One attribute value as plain JSON.
@@ -213,15 +203,10 @@ pub fn attribute_to_json(value: &AttributeValue) -> Value {
 }
 
 fn grant_item(pk: &str, account: &str) -> HashMap<String, AttributeValue> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     HashMap::from([
         ("pk".to_string(), AttributeValue::S(pk.to_string())),
-        (
-            "sk".to_string(),
-            AttributeValue::S(format!("account#{account}")),
-        ),
+        ("sk".to_string(), AttributeValue::S(format!("account#{account}"))),
         ("added_by".to_string(), AttributeValue::S(ADDED_BY.into())),
         ("added_at".to_string(), number(now)),
     ])
@@ -235,10 +220,7 @@ fn number_json(n: &str) -> Value {
     if let Ok(i) = n.parse::<i64>() {
         return Value::Number(i.into());
     }
-    n.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map_or_else(|| Value::String(n.to_string()), Value::Number)
+    n.parse::<f64>().ok().and_then(Number::from_f64).map_or_else(|| Value::String(n.to_string()), Value::Number)
 }
 
 fn bytes_json(bytes: &[u8]) -> Value {

@@ -18,9 +18,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let acceptor = &acceptor;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(event.payload, acceptor).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Value>| async move { handle(event.payload, acceptor).await },
+    ))
     .await
 }
 

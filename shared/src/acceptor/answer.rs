@@ -91,13 +91,7 @@ impl Outcome {
         self
     }
 
-    pub fn conflict(
-        &mut self,
-        side: Side,
-        route_table: &str,
-        destination: IpNet,
-        existing: &RouteTarget,
-    ) {
+    pub fn conflict(&mut self, side: Side, route_table: &str, destination: IpNet, existing: &RouteTarget) {
         self.conflicts.push(Conflict {
             side,
             route_table: route_table.to_string(),

@@ -30,16 +30,14 @@ impl Trigger {
 
 pub fn parse(event: Value) -> Result<Trigger> {
     let event: EventBridgeEvent<Value> = serde_json::from_value(event).map_err(|e| {
-        Error::BadEvent(format!(
-            "not an EventBridge event ({e}); expected a schedule or a CloudTrail event"
-        ))
+        Error::BadEvent(format!("not an EventBridge event ({e}); expected a schedule or a CloudTrail event"))
     })?;
     match (event.source.as_str(), event.detail_type.as_str()) {
         ("aws.events", "Scheduled Event") => Ok(Trigger::Sweep),
         ("aws.ec2", "AWS API Call via CloudTrail") => cloudtrail(&event.detail),
-        (source, detail_type) => Err(Error::BadEvent(format!(
-            "unsupported event source `{source}` / detail-type `{detail_type}`"
-        ))),
+        (source, detail_type) => {
+            Err(Error::BadEvent(format!("unsupported event source `{source}` / detail-type `{detail_type}`")))
+        }
     }
 }
 
@@ -49,38 +47,23 @@ fn cloudtrail(detail: &Value) -> Result<Trigger> {
         .and_then(Value::as_str)
         .ok_or_else(|| Error::BadEvent("CloudTrail event without detail.eventName".into()))?;
     if let Some(code) = detail.get("errorCode").and_then(Value::as_str) {
-        return Ok(Trigger::Nothing(format!(
-            "{name} failed with {code}; nothing to do"
-        )));
+        return Ok(Trigger::Nothing(format!("{name} failed with {code}; nothing to do")));
     }
     let (pointer, make): (&str, fn(String) -> Trigger) = match name {
-        "CreateVpcPeeringConnection" => (
-            "/responseElements/vpcPeeringConnection/vpcPeeringConnectionId",
-            Trigger::Created,
-        ),
-        "DeleteVpcPeeringConnection" | "RejectVpcPeeringConnection" => (
-            "/requestParameters/vpcPeeringConnectionId",
-            Trigger::Deleted,
-        ),
-        other => {
-            return Ok(Trigger::Nothing(format!(
-                "event {other} is not handled by peering-acceptor"
-            )))
+        "CreateVpcPeeringConnection" => {
+            ("/responseElements/vpcPeeringConnection/vpcPeeringConnectionId", Trigger::Created)
         }
+        "DeleteVpcPeeringConnection" | "RejectVpcPeeringConnection" => {
+            ("/requestParameters/vpcPeeringConnectionId", Trigger::Deleted)
+        }
+        other => return Ok(Trigger::Nothing(format!("event {other} is not handled by peering-acceptor"))),
     };
     let id = detail
         .pointer(pointer)
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            Error::BadEvent(format!(
-                "{name} event without detail{}",
-                pointer.replace('/', ".")
-            ))
-        })?;
+        .ok_or_else(|| Error::BadEvent(format!("{name} event without detail{}", pointer.replace('/', "."))))?;
     if !is_pcx_id(id) {
-        return Err(Error::BadEvent(format!(
-            "`{id}` in the {name} event is not a peering connection id"
-        )));
+        return Err(Error::BadEvent(format!("`{id}` in the {name} event is not a peering connection id")));
     }
     Ok(make(id.to_string()))
 }
@@ -114,9 +97,7 @@ mod tests {
             "responseElements": {"vpcPeeringConnection": {"vpcPeeringConnectionId": PCX}}}));
         assert_eq!(parse(create).unwrap(), Trigger::Created(PCX.into()));
         for name in ["DeleteVpcPeeringConnection", "RejectVpcPeeringConnection"] {
-            let e = cloudtrail_event(
-                json!({"eventName": name, "requestParameters": {"vpcPeeringConnectionId": PCX}}),
-            );
+            let e = cloudtrail_event(json!({"eventName": name, "requestParameters": {"vpcPeeringConnectionId": PCX}}));
             assert_eq!(parse(e).unwrap(), Trigger::Deleted(PCX.into()));
         }
     }
@@ -142,9 +123,7 @@ mod tests {
             ),
             (cloudtrail_event(json!({})), "without detail.eventName"),
             (
-                cloudtrail_event(
-                    json!({"eventName": "CreateVpcPeeringConnection", "responseElements": null}),
-                ),
+                cloudtrail_event(json!({"eventName": "CreateVpcPeeringConnection", "responseElements": null})),
                 "without detail.responseElements.vpcPeeringConnection.vpcPeeringConnectionId",
             ),
             (
@@ -156,10 +135,7 @@ mod tests {
         ];
         for (event, expected) in cases {
             let err = parse(event).unwrap_err();
-            assert!(
-                err.to_string().contains(expected),
-                "{err} should contain {expected}"
-            );
+            assert!(err.to_string().contains(expected), "{err} should contain {expected}");
             assert!(!err.is_retryable());
         }
     }

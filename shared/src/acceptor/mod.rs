@@ -22,10 +22,10 @@ use crate::aws::ec2::{filter, AcceptOutcome, Ec2};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
 use crate::config::{AcceptorConfig, UnlistedAction};
-use crate::core::{decide, plan_routes, Decision};
+use crate::core::{decide, plan_routes, Decision, RouteChange};
 use crate::domain::peering::{ACCEPTED_AT_TAG, MANAGED_TAG};
 use crate::domain::route::select_tables;
-use crate::domain::{Peering, PeeringStatus, RouteTable, Side};
+use crate::domain::{Peering, PeeringStatus, RouteTable, RouteTarget, Side};
 use crate::error::{Error, Result};
 
 pub const ACTOR: &str = "peering-acceptor";
@@ -48,6 +48,26 @@ struct Snapshot {
 }
 
 impl Snapshot {
+    /// Records the accepter-side routes an outcome added (or, in a dry run, planned).
+    fn add_accepter_routes(&mut self, out: &Outcome) {
+        let added = out
+            .routes_added
+            .iter()
+            .filter(|r| r.side == Side::Accepter)
+            .map(|r| (r.route_table.as_str(), r.destination));
+        let planned = out.planned.iter().filter_map(|c| match c {
+            RouteChange::Create { route_table, destination, .. } => Some((route_table.as_str(), *destination)),
+            _ => None,
+        });
+        let target = RouteTarget::PeeringConnection(out.pcx.clone());
+        let new: Vec<(String, IpNet)> = added.chain(planned).map(|(t, d)| (t.to_string(), d)).collect();
+        for (table_id, destination) in new {
+            if let Some(table) = self.tables.iter_mut().find(|t| t.id == table_id) {
+                table.routes.push(crate::domain::Route { destination, target: target.clone(), blackhole: false });
+            }
+        }
+    }
+
     fn managed_tables(&self, vpc_id: &str, config: &AcceptorConfig) -> Vec<&RouteTable> {
         select_tables(&self.tables, vpc_id, config.route_table_tag.as_ref())
     }
@@ -87,14 +107,10 @@ impl Acceptor {
             return Ok(Snapshot::default());
         }
         let (tables, cidrs) = tokio::join!(
-            self.ec2
-                .route_tables(vec![filter("vpc-id", vpcs.iter().copied())]),
+            self.ec2.route_tables(vec![filter("vpc-id", vpcs.iter().copied())]),
             self.ec2.vpcs_cidrs(&vpcs)
         );
-        Ok(Snapshot {
-            tables: tables?,
-            cidrs: cidrs?,
-        })
+        Ok(Snapshot { tables: tables?, cidrs: cidrs? })
     }
 
     /// An EC2 adapter acting on the requester's side, when vpcwarden may: same account (any
@@ -110,10 +126,7 @@ impl Acceptor {
         }
         match &self.config.requester_role_name {
             Some(role) => {
-                let config = self
-                    .identity
-                    .assume(&requester.account, role, &requester.region)
-                    .await?;
+                let config = self.identity.assume(&requester.account, role, &requester.region).await?;
                 Ok(Some(Ec2::new(aws_sdk_ec2::Client::new(&config))))
             }
             None => Ok(None),
@@ -129,37 +142,18 @@ impl Acceptor {
         Ok(history.iter().any(|e| e.action == "accepted" && !e.dry_run))
     }
 
-    async fn record(
-        &self,
-        pcx: &str,
-        action: &str,
-        reason: Option<String>,
-        details: Value,
-    ) -> Result<()> {
-        self.ledger
-            .record(&ledger_pk(pcx), action, reason, self.dry_run(), details)
-            .await
-            .map(|_| ())
+    async fn record(&self, pcx: &str, action: &str, reason: Option<String>, details: Value) -> Result<()> {
+        self.ledger.record(&ledger_pk(pcx), action, reason, self.dry_run(), details).await.map(|_| ())
     }
 
     /// Records a refusal unless the newest record already says the same (a sweep meets the same
     /// pending request every few minutes; the ledger keeps one record per change of mind).
-    async fn record_refusal(
-        &self,
-        pcx: &str,
-        action: &str,
-        reason: &str,
-        details: Value,
-    ) -> Result<()> {
+    async fn record_refusal(&self, pcx: &str, action: &str, reason: &str, details: Value) -> Result<()> {
         let latest = self.ledger.latest(&ledger_pk(pcx), 1).await?;
-        if latest
-            .first()
-            .is_some_and(|e| e.action == action && e.reason.as_deref() == Some(reason))
-        {
+        if latest.first().is_some_and(|e| e.action == action && e.reason.as_deref() == Some(reason)) {
             return Ok(());
         }
-        self.record(pcx, action, Some(reason.to_string()), details)
-            .await
+        self.record(pcx, action, Some(reason.to_string()), details).await
     }
 
     async fn handle_one(&self, id: &str, me: &str, deleted_hint: bool) -> Result<Outcome> {
@@ -167,14 +161,11 @@ impl Acceptor {
             if deleted_hint {
                 return self.cleanup_vanished(id, me).await;
             }
-            return Ok(Outcome::new(id, "not-found", Action::Skipped)
-                .because("the connection no longer exists"));
+            return Ok(Outcome::new(id, "not-found", Action::Skipped).because("the connection no longer exists"));
         };
         if p.accepter.account != me || p.accepter.region != self.region {
-            let why = format!(
-                "the accepter is {} in {}, not this account/region",
-                p.accepter.account, p.accepter.region
-            );
+            let why =
+                format!("the accepter is {} in {}, not this account/region", p.accepter.account, p.accepter.region);
             return Ok(Outcome::new(id, p.status.as_str(), Action::Skipped).because(why));
         }
         let snapshot = self.snapshot(&[&p.accepter.vpc_id]).await?;
@@ -188,22 +179,16 @@ impl Acceptor {
                 self.reconcile(&p, me, snapshot, Action::Reconciled).await
             }
             s if s.is_dead() && self.is_ours(&p).await? => self.cleanup(&p, me, snapshot).await,
-            s => Ok(Outcome::new(&p.id, s.as_str(), Action::Skipped)
-                .because("not pending and not accepted by vpcwarden")),
+            s => {
+                Ok(Outcome::new(&p.id, s.as_str(), Action::Skipped)
+                    .because("not pending and not accepted by vpcwarden"))
+            }
         }
     }
 
-    async fn decide_and_act(
-        &self,
-        mut p: Peering,
-        me: &str,
-        snapshot: &Snapshot,
-    ) -> Result<Outcome> {
+    async fn decide_and_act(&self, mut p: Peering, me: &str, snapshot: &Snapshot) -> Result<Outcome> {
         // Fail closed: an unreadable allowlist is an error, never an empty grant set.
-        let grants = self
-            .allowlist
-            .peering_grants(&p.requester.account, &p.accepter.vpc_id)
-            .await?;
+        let grants = self.allowlist.peering_grants(&p.requester.account, &p.accepter.vpc_id).await?;
         if let Some(cidrs) = snapshot.cidrs.get(&p.accepter.vpc_id) {
             p.accepter.cidrs.extend(cidrs.iter().copied());
             p.accepter.cidrs.sort();
@@ -220,11 +205,7 @@ impl Acceptor {
         match decide(&p, &grants.grants, &tables, now_epoch()) {
             Decision::Refuse { reason } => {
                 let reject = self.config.unlisted_action == UnlistedAction::Reject;
-                let (action, verb) = if reject {
-                    (Action::Rejected, "rejected")
-                } else {
-                    (Action::Ignored, "ignored")
-                };
+                let (action, verb) = if reject { (Action::Rejected, "rejected") } else { (Action::Ignored, "ignored") };
                 if reject && !self.dry_run() {
                     self.ec2.reject(&p.id).await?;
                 }
@@ -240,53 +221,33 @@ impl Acceptor {
                 let mut details = summary;
                 details["grant"] = serde_json::to_value(&grant).unwrap_or_default();
                 if self.dry_run() {
-                    self.record(
-                        &p.id,
-                        "accepted",
-                        Some("dry run: a grant matches".into()),
-                        details,
-                    )
-                    .await?;
-                    let active = Peering {
-                        status: PeeringStatus::Active,
-                        ..p
-                    };
-                    let mut out = self
-                        .reconcile(&active, me, snapshot, Action::Accepted)
-                        .await?;
+                    self.record(&p.id, "accepted", Some("dry run: a grant matches".into()), details).await?;
+                    let active = Peering { status: PeeringStatus::Active, ..p };
+                    let mut out = self.reconcile(&active, me, snapshot, Action::Accepted).await?;
                     out.status = PeeringStatus::PendingAcceptance.as_str().into();
                     out.reason = Some("dry run: would accept".into());
                     return Ok(out);
                 }
                 // Tag first: a crash after accepting leaves a connection the sweep recognises as ours.
                 let at = crate::aws::ledger::rfc3339(crate::aws::ledger::now_nanos());
-                self.ec2
-                    .tag(&p.id, &[(MANAGED_TAG, "true"), (ACCEPTED_AT_TAG, &at)])
-                    .await?;
+                self.ec2.tag(&p.id, &[(MANAGED_TAG, "true"), (ACCEPTED_AT_TAG, &at)]).await?;
                 let accepted = self.ec2.accept(&p.id).await?;
                 let reason = match &accepted {
                     AcceptOutcome::Accepted(_) => "a live grant matches and the CIDR checks pass",
                     AcceptOutcome::AlreadyAccepted => "already accepted by a concurrent invocation",
                 };
                 if matches!(accepted, AcceptOutcome::Accepted(_)) {
-                    self.record(&p.id, "accepted", Some(reason.into()), details)
-                        .await?;
+                    self.record(&p.id, "accepted", Some(reason.into()), details).await?;
                 }
                 let active = self.wait_active(&p, accepted).await?;
                 if grant.dns_resolution == Some(true) {
-                    self.ec2
-                        .allow_dns_resolution(&active.id, Side::Accepter)
-                        .await?;
+                    self.ec2.allow_dns_resolution(&active.id, Side::Accepter).await?;
                 }
-                let mut out = self
-                    .reconcile(&active, me, snapshot, Action::Accepted)
-                    .await?;
+                let mut out = self.reconcile(&active, me, snapshot, Action::Accepted).await?;
                 out.reason = Some(reason.into());
                 if grant.dns_resolution == Some(true) && out.errors.is_empty() {
                     if let Some(requester_ec2) = self.requester_ec2(&active, me).await? {
-                        requester_ec2
-                            .allow_dns_resolution(&active.id, Side::Requester)
-                            .await?;
+                        requester_ec2.allow_dns_resolution(&active.id, Side::Requester).await?;
                     }
                 }
                 Ok(out)
@@ -297,17 +258,18 @@ impl Acceptor {
     /// Bounded wait for `active` (routes to a connection that is still provisioning fail).
     async fn wait_active(&self, p: &Peering, accepted: AcceptOutcome) -> Result<Peering> {
         if accepted == AcceptOutcome::Accepted(PeeringStatus::Active) {
-            return Ok(Peering {
-                status: PeeringStatus::Active,
-                ..p.clone()
-            });
+            return Ok(Peering { status: PeeringStatus::Active, ..p.clone() });
         }
         let deadline = tokio::time::Instant::now() + self.config.active_wait;
         loop {
             match self.ec2.peering(&p.id).await? {
                 Some(now) if now.status == PeeringStatus::Active => return Ok(now),
                 Some(now) if now.status.is_dead() => {
-                    return Err(Error::Unexpected(format!("{} turned {} right after acceptance", p.id, now.status.as_str())))
+                    return Err(Error::Unexpected(format!(
+                        "{} turned {} right after acceptance",
+                        p.id,
+                        now.status.as_str()
+                    )))
                 }
                 _ if tokio::time::Instant::now() >= deadline => {
                     return Err(Error::Aws {
@@ -326,13 +288,7 @@ impl Acceptor {
     }
 
     /// Completes the routes of an active connection on both sides (as far as vpcwarden may).
-    async fn reconcile(
-        &self,
-        p: &Peering,
-        me: &str,
-        snapshot: &Snapshot,
-        action: Action,
-    ) -> Result<Outcome> {
+    async fn reconcile(&self, p: &Peering, me: &str, snapshot: &Snapshot, action: Action) -> Result<Outcome> {
         let mut out = Outcome::new(&p.id, p.status.as_str(), action);
         out.requester = Some(format!("{}/{}", p.requester.account, p.requester.vpc_id));
         let accepter_tables = snapshot.managed_tables(&p.accepter.vpc_id, &self.config);
@@ -340,16 +296,9 @@ impl Acceptor {
         routes::apply(self, &self.ec2, Side::Accepter, accepter_plan, &mut out).await;
 
         match self.requester_ec2(p, me).await {
-            Ok(Some(ec2)) => match ec2
-                .route_tables(vec![filter("vpc-id", [p.requester.vpc_id.as_str()])])
-                .await
-            {
+            Ok(Some(ec2)) => match ec2.route_tables(vec![filter("vpc-id", [p.requester.vpc_id.as_str()])]).await {
                 Ok(tables) => {
-                    let selected = select_tables(
-                        &tables,
-                        &p.requester.vpc_id,
-                        self.config.route_table_tag.as_ref(),
-                    );
+                    let selected = select_tables(&tables, &p.requester.vpc_id, self.config.route_table_tag.as_ref());
                     let plan = plan_routes(p, Side::Requester, &selected);
                     routes::apply(self, &ec2, Side::Requester, plan, &mut out).await;
                 }
@@ -360,14 +309,8 @@ impl Acceptor {
         }
         routes::record(self, &out).await?;
         if out.reason.is_none() && action == Action::Reconciled {
-            out.reason = Some(
-                if out.routes_added.is_empty() {
-                    "routes complete"
-                } else {
-                    "missing routes added"
-                }
-                .into(),
-            );
+            out.reason =
+                Some(if out.routes_added.is_empty() { "routes complete" } else { "missing routes added" }.into());
         }
         Ok(out)
     }
@@ -376,8 +319,7 @@ impl Acceptor {
     async fn cleanup(&self, p: &Peering, me: &str, snapshot: &Snapshot) -> Result<Outcome> {
         let mut out = Outcome::new(&p.id, p.status.as_str(), Action::CleanedUp);
         let accepter_tables = snapshot.managed_tables(&p.accepter.vpc_id, &self.config);
-        let plan =
-            crate::core::plan_cleanup(&p.id, Some(p.peer_cidrs(Side::Accepter)), &accepter_tables);
+        let plan = crate::core::plan_cleanup(&p.id, Some(p.peer_cidrs(Side::Accepter)), &accepter_tables);
         routes::apply(self, &self.ec2, Side::Accepter, plan, &mut out).await;
         match self.requester_ec2(p, me).await {
             Ok(Some(ec2)) => {
@@ -389,16 +331,9 @@ impl Acceptor {
                     .await;
                 match found {
                     Ok(tables) => {
-                        let selected = select_tables(
-                            &tables,
-                            &p.requester.vpc_id,
-                            self.config.route_table_tag.as_ref(),
-                        );
-                        let plan = crate::core::plan_cleanup(
-                            &p.id,
-                            Some(p.peer_cidrs(Side::Requester)),
-                            &selected,
-                        );
+                        let selected =
+                            select_tables(&tables, &p.requester.vpc_id, self.config.route_table_tag.as_ref());
+                        let plan = crate::core::plan_cleanup(&p.id, Some(p.peer_cidrs(Side::Requester)), &selected);
                         routes::apply(self, &ec2, Side::Requester, plan, &mut out).await;
                     }
                     Err(e) => out.errors.push(format!("requester side: {e}")),
@@ -417,22 +352,11 @@ impl Acceptor {
     async fn cleanup_vanished(&self, id: &str, _me: &str) -> Result<Outcome> {
         let history = self.ledger.latest(&ledger_pk(id), 50).await?;
         if !history.iter().any(|e| e.action == "accepted" && !e.dry_run) {
-            return Ok(Outcome::new(id, "not-found", Action::Skipped)
-                .because("gone, and not accepted by vpcwarden"));
+            return Ok(Outcome::new(id, "not-found", Action::Skipped).because("gone, and not accepted by vpcwarden"));
         }
-        let tables = self
-            .ec2
-            .route_tables(vec![filter("route.vpc-peering-connection-id", [id])])
-            .await?;
-        let selected: Vec<&RouteTable> = tables
-            .iter()
-            .filter(|t| {
-                self.config
-                    .route_table_tag
-                    .as_ref()
-                    .is_none_or(|f| f.matches(&t.tags))
-            })
-            .collect();
+        let tables = self.ec2.route_tables(vec![filter("route.vpc-peering-connection-id", [id])]).await?;
+        let selected: Vec<&RouteTable> =
+            tables.iter().filter(|t| self.config.route_table_tag.as_ref().is_none_or(|f| f.matches(&t.tags))).collect();
         let mut out = Outcome::new(id, "not-found", Action::CleanedUp).because("connection gone");
         let plan = crate::core::plan_cleanup(id, None, &selected);
         routes::apply(self, &self.ec2, Side::Accepter, plan, &mut out).await;
@@ -443,10 +367,7 @@ impl Acceptor {
     /// Pending requests, incomplete routes and dead connections where this account/region
     /// accepts: one listing, one read of the tables, then each connection on its own.
     async fn sweep(&self, me: &str, answer: &mut Answer) -> Result<Vec<Error>> {
-        let listed = self
-            .ec2
-            .peerings(vec![filter("accepter-vpc-info.owner-id", [me])])
-            .await?;
+        let listed = self.ec2.peerings(vec![filter("accepter-vpc-info.owner-id", [me])]).await?;
         let mut candidates = Vec::new();
         for p in listed {
             // Re-checked here: the filter is only an optimisation.
@@ -455,9 +376,7 @@ impl Acceptor {
             }
             let relevant = match &p.status {
                 PeeringStatus::PendingAcceptance => true,
-                s if matches!(s, PeeringStatus::Active | PeeringStatus::Provisioning)
-                    || s.is_dead() =>
-                {
+                s if matches!(s, PeeringStatus::Active | PeeringStatus::Provisioning) || s.is_dead() => {
                     self.is_ours(&p).await?
                 }
                 _ => false,
@@ -466,26 +385,35 @@ impl Acceptor {
                 candidates.push(p);
             }
         }
-        let vpcs: Vec<&str> = candidates
-            .iter()
-            .map(|p| p.accepter.vpc_id.as_str())
-            .collect();
-        let snapshot = self.snapshot(&vpcs).await?;
-        let results = join_all(candidates.into_iter().map(|p| {
-            let id = p.id.clone();
-            let status = p.status.as_str().to_string();
+        let vpcs: Vec<&str> = candidates.iter().map(|p| p.accepter.vpc_id.as_str()).collect();
+        let mut snapshot = self.snapshot(&vpcs).await?;
+        let (mut pending, settled): (Vec<Peering>, Vec<Peering>) =
+            candidates.into_iter().partition(|p| p.status == PeeringStatus::PendingAcceptance);
+
+        let mut results = join_all(settled.into_iter().map(|p| {
+            let (id, status) = (p.id.clone(), p.status.as_str().to_string());
             let snapshot = &snapshot;
             async move { (id, status, self.process(p, me, snapshot).await) }
         }))
         .await;
+        // Pending requests one at a time, oldest first, each seeing the routes the previous ones
+        // added: two requests for the same CIDR must not both pass the capture check.
+        pending.sort_by(|a, b| (a.expires_at, &a.id).cmp(&(b.expires_at, &b.id)));
+        for p in pending {
+            let (id, status) = (p.id.clone(), p.status.as_str().to_string());
+            let result = self.process(p, me, &snapshot).await;
+            if let Ok(out) = &result {
+                snapshot.add_accepter_routes(out);
+            }
+            results.push((id, status, result));
+        }
+
         let mut errors = Vec::new();
         for (id, status, result) in results {
             match result {
                 // A dead connection with nothing left to remove is not news.
                 Ok(out)
-                    if out.action == Action::CleanedUp
-                        && out.routes_removed.is_empty()
-                        && out.errors.is_empty() => {}
+                    if out.action == Action::CleanedUp && out.routes_removed.is_empty() && out.errors.is_empty() => {}
                 Ok(out) => answer.peerings.push(out),
                 Err(e) => {
                     let mut out = Outcome::new(&id, &status, Action::Failed);
@@ -513,10 +441,7 @@ pub async fn handle(event: Value, ctx: &Acceptor) -> Result<Value> {
     let mut errors = Vec::new();
     match &trigger {
         Trigger::Created(id) | Trigger::Deleted(id) => {
-            match ctx
-                .handle_one(id, &me, matches!(trigger, Trigger::Deleted(_)))
-                .await
-            {
+            match ctx.handle_one(id, &me, matches!(trigger, Trigger::Deleted(_))).await {
                 Ok(out) => answer.peerings.push(out),
                 Err(e) => {
                     let mut out = Outcome::new(id, "unknown", Action::Failed);
@@ -544,10 +469,5 @@ pub async fn handle(event: Value, ctx: &Acceptor) -> Result<Value> {
     let total = answer.peerings.len().max(1);
     let mut messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     messages.extend(partial);
-    Err(Error::Partial {
-        failed: messages.len().min(total),
-        total,
-        errors: messages,
-        retryable,
-    })
+    Err(Error::Partial { failed: messages.len().min(total), total, errors: messages, retryable })
 }

@@ -15,10 +15,7 @@ pub struct Ec2 {
 }
 
 pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
-    Filter::builder()
-        .name(name)
-        .set_values(Some(values.into_iter().map(Into::into).collect()))
-        .build()
+    Filter::builder().name(name).set_values(Some(values.into_iter().map(Into::into).collect())).build()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -43,18 +40,9 @@ impl Ec2 {
 
     /// One connection by id; `None` when AWS no longer knows it.
     pub async fn peering(&self, id: &str) -> Result<Option<Peering>> {
-        let out = self
-            .client
-            .describe_vpc_peering_connections()
-            .vpc_peering_connection_ids(id)
-            .send()
-            .await;
+        let out = self.client.describe_vpc_peering_connections().vpc_peering_connection_ids(id).send().await;
         match out {
-            Ok(out) => Ok(out
-                .vpc_peering_connections()
-                .iter()
-                .filter_map(to_peering)
-                .find(|p| p.id == id)),
+            Ok(out) => Ok(out.vpc_peering_connections().iter().filter_map(to_peering).find(|p| p.id == id)),
             Err(e) if e.code() == Some("InvalidVpcPeeringConnectionID.NotFound") => Ok(None),
             Err(e) => Err(Error::aws("DescribeVpcPeeringConnections", e)),
         }
@@ -100,13 +88,8 @@ impl Ec2 {
 
     /// Route tables matching the filters, all pages.
     pub async fn route_tables(&self, filters: Vec<Filter>) -> Result<Vec<RouteTable>> {
-        let mut pages = self
-            .client
-            .describe_route_tables()
-            .set_filters(Some(filters))
-            .max_results(100)
-            .into_paginator()
-            .send();
+        let mut pages =
+            self.client.describe_route_tables().set_filters(Some(filters)).max_results(100).into_paginator().send();
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| Error::aws("DescribeRouteTables", e))?;
@@ -116,13 +99,7 @@ impl Ec2 {
     }
 
     pub async fn accept(&self, pcx: &str) -> Result<AcceptOutcome> {
-        match self
-            .client
-            .accept_vpc_peering_connection()
-            .vpc_peering_connection_id(pcx)
-            .send()
-            .await
-        {
+        match self.client.accept_vpc_peering_connection().vpc_peering_connection_id(pcx).send().await {
             Ok(out) => Ok(AcceptOutcome::Accepted(
                 out.vpc_peering_connection()
                     .and_then(|p| p.status())
@@ -130,21 +107,13 @@ impl Ec2 {
                     .map(|c| PeeringStatus::parse(c.as_str()))
                     .unwrap_or(PeeringStatus::Provisioning),
             )),
-            Err(e) if e.code() == Some("InvalidStateTransition") => {
-                Ok(AcceptOutcome::AlreadyAccepted)
-            }
+            Err(e) if e.code() == Some("InvalidStateTransition") => Ok(AcceptOutcome::AlreadyAccepted),
             Err(e) => Err(Error::aws("AcceptVpcPeeringConnection", e)),
         }
     }
 
     pub async fn reject(&self, pcx: &str) -> Result<()> {
-        match self
-            .client
-            .reject_vpc_peering_connection()
-            .vpc_peering_connection_id(pcx)
-            .send()
-            .await
-        {
+        match self.client.reject_vpc_peering_connection().vpc_peering_connection_id(pcx).send().await {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("InvalidStateTransition") => Ok(()),
             Err(e) => Err(Error::aws("RejectVpcPeeringConnection", e)),
@@ -152,10 +121,7 @@ impl Ec2 {
     }
 
     pub async fn tag(&self, resource: &str, tags: &[(&str, &str)]) -> Result<()> {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-            .collect();
+        let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
         self.client
             .create_tags()
             .resources(resource)
@@ -168,34 +134,17 @@ impl Ec2 {
 
     /// Lets `side`'s VPC resolve the peer's private DNS names.
     pub async fn allow_dns_resolution(&self, pcx: &str, side: Side) -> Result<()> {
-        let opts = PeeringConnectionOptionsRequest::builder()
-            .allow_dns_resolution_from_remote_vpc(true)
-            .build();
-        let req = self
-            .client
-            .modify_vpc_peering_connection_options()
-            .vpc_peering_connection_id(pcx);
+        let opts = PeeringConnectionOptionsRequest::builder().allow_dns_resolution_from_remote_vpc(true).build();
+        let req = self.client.modify_vpc_peering_connection_options().vpc_peering_connection_id(pcx);
         let req = match side {
             Side::Accepter => req.accepter_peering_connection_options(opts),
             Side::Requester => req.requester_peering_connection_options(opts),
         };
-        req.send()
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::aws("ModifyVpcPeeringConnectionOptions", e))
+        req.send().await.map(|_| ()).map_err(|e| Error::aws("ModifyVpcPeeringConnectionOptions", e))
     }
 
-    pub async fn create_route(
-        &self,
-        route_table: &str,
-        destination: &IpNet,
-        pcx: &str,
-    ) -> Result<CreateOutcome> {
-        let req = self
-            .client
-            .create_route()
-            .route_table_id(route_table)
-            .vpc_peering_connection_id(pcx);
+    pub async fn create_route(&self, route_table: &str, destination: &IpNet, pcx: &str) -> Result<CreateOutcome> {
+        let req = self.client.create_route().route_table_id(route_table).vpc_peering_connection_id(pcx);
         let req = match destination {
             IpNet::V4(_) => req.destination_cidr_block(destination.to_string()),
             IpNet::V6(_) => req.destination_ipv6_cidr_block(destination.to_string()),
@@ -203,13 +152,8 @@ impl Ec2 {
         match req.send().await {
             Ok(_) => Ok(CreateOutcome::Created),
             Err(e) if e.code() == Some("RouteAlreadyExists") => {
-                let tables = self
-                    .route_tables(vec![filter("route-table-id", [route_table])])
-                    .await?;
-                let target = tables
-                    .iter()
-                    .find_map(|t| t.route_to(destination))
-                    .map(|r| r.target.clone());
+                let tables = self.route_tables(vec![filter("route-table-id", [route_table])]).await?;
+                let target = tables.iter().find_map(|t| t.route_to(destination)).map(|r| r.target.clone());
                 Ok(CreateOutcome::Exists(target))
             }
             Err(e) => Err(Error::aws("CreateRoute", e)),
@@ -236,26 +180,14 @@ pub fn vpc_cidrs(vpc: &aws_sdk_ec2::types::Vpc) -> Vec<IpNet> {
     let v4 = vpc
         .cidr_block_association_set()
         .iter()
-        .filter(|a| {
-            a.cidr_block_state()
-                .and_then(|s| s.state())
-                .is_none_or(|s| is_associated(s.as_str()))
-        })
+        .filter(|a| a.cidr_block_state().and_then(|s| s.state()).is_none_or(|s| is_associated(s.as_str())))
         .filter_map(|a| a.cidr_block());
     let v6 = vpc
         .ipv6_cidr_block_association_set()
         .iter()
-        .filter(|a| {
-            a.ipv6_cidr_block_state()
-                .and_then(|s| s.state())
-                .is_none_or(|s| is_associated(s.as_str()))
-        })
+        .filter(|a| a.ipv6_cidr_block_state().and_then(|s| s.state()).is_none_or(|s| is_associated(s.as_str())))
         .filter_map(|a| a.ipv6_cidr_block());
-    let mut cidrs: Vec<IpNet> = v4
-        .chain(v6)
-        .chain(vpc.cidr_block())
-        .filter_map(parse_net)
-        .collect();
+    let mut cidrs: Vec<IpNet> = v4.chain(v6).chain(vpc.cidr_block()).filter_map(parse_net).collect();
     cidrs.sort();
     cidrs.dedup();
     cidrs
@@ -270,29 +202,13 @@ fn parse_net(s: &str) -> Option<IpNet> {
 }
 
 fn tags_of(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
+    tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
 }
 
 fn to_side(info: &aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo) -> VpcSide {
     let v4 = info.cidr_block_set().iter().filter_map(|c| c.cidr_block());
-    let v6 = info
-        .ipv6_cidr_block_set()
-        .iter()
-        .filter_map(|c| c.ipv6_cidr_block());
-    let mut cidrs: Vec<IpNet> = info
-        .cidr_block()
-        .into_iter()
-        .chain(v4)
-        .chain(v6)
-        .filter_map(parse_net)
-        .collect();
+    let v6 = info.ipv6_cidr_block_set().iter().filter_map(|c| c.ipv6_cidr_block());
+    let mut cidrs: Vec<IpNet> = info.cidr_block().into_iter().chain(v4).chain(v6).filter_map(parse_net).collect();
     cidrs.sort();
     cidrs.dedup();
     VpcSide {
@@ -307,18 +223,11 @@ pub fn to_peering(p: &aws_sdk_ec2::types::VpcPeeringConnection) -> Option<Peerin
     let accepter = p.accepter_vpc_info()?;
     Some(Peering {
         id: p.vpc_peering_connection_id()?.to_string(),
-        status: PeeringStatus::parse(
-            p.status()
-                .and_then(|s| s.code())
-                .map(|c| c.as_str())
-                .unwrap_or(""),
-        ),
+        status: PeeringStatus::parse(p.status().and_then(|s| s.code()).map(|c| c.as_str()).unwrap_or("")),
         requester: to_side(p.requester_vpc_info()?),
         accepter: to_side(accepter),
         tags: tags_of(p.tags()),
-        accepter_dns_resolution: accepter
-            .peering_options()
-            .and_then(|o| o.allow_dns_resolution_from_remote_vpc()),
+        accepter_dns_resolution: accepter.peering_options().and_then(|o| o.allow_dns_resolution_from_remote_vpc()),
         expires_at: p.expiration_time().map(|t| t.secs()),
     })
 }
@@ -350,18 +259,9 @@ pub fn to_route_table(t: &aws_sdk_ec2::types::RouteTable) -> Option<RouteTable> 
         .iter()
         .filter_map(|r| {
             // Prefix-list destinations are not CIDRs and never collide with a peer's blocks.
-            let destination = parse_net(
-                r.destination_cidr_block()
-                    .or(r.destination_ipv6_cidr_block())?,
-            )?;
-            let blackhole = r
-                .state()
-                .is_some_and(|s| s.as_str().eq_ignore_ascii_case("blackhole"));
-            Some(Route {
-                destination,
-                target: to_target(r),
-                blackhole,
-            })
+            let destination = parse_net(r.destination_cidr_block().or(r.destination_ipv6_cidr_block())?)?;
+            let blackhole = r.state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("blackhole"));
+            Some(Route { destination, target: to_target(r), blackhole })
         })
         .collect();
     Some(RouteTable {

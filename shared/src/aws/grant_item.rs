@@ -19,11 +19,7 @@ struct GrantItem {
     expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_endpoints: Option<i64>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        with = "serde_dynamo::string_set"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "serde_dynamo::string_set")]
     allowed_cidrs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dns_resolution: Option<bool>,
@@ -50,13 +46,7 @@ pub fn account_sk(account: &str) -> String {
 
 /// `pk/sk` of an item, for naming it in errors even when the rest is malformed.
 pub fn item_key(item: &Item) -> String {
-    let s = |k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_s().ok())
-            .map(String::as_str)
-            .unwrap_or("?")
-            .to_string()
-    };
+    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("?").to_string();
     format!("{}/{}", s("pk"), s("sk"))
 }
 
@@ -64,8 +54,7 @@ pub fn item_key(item: &Item) -> String {
 /// error names the item and what is wrong with it.
 pub fn grant_from_item(item: &Item) -> Result<Grant, String> {
     let key = item_key(item);
-    let raw: GrantItem =
-        serde_dynamo::from_item(item.clone()).map_err(|e| format!("allowlist item {key}: {e}"))?;
+    let raw: GrantItem = serde_dynamo::from_item(item.clone()).map_err(|e| format!("allowlist item {key}: {e}"))?;
     decode(raw).map_err(|why| format!("allowlist item {key}: {why}"))
 }
 
@@ -76,13 +65,8 @@ fn decode(raw: GrantItem) -> Result<Grant, String> {
         .filter(|a| is_account_id(a))
         .ok_or("sk must be account#<12 digits>")?
         .to_string();
-    let added_by = raw
-        .added_by
-        .filter(|s| !s.is_empty())
-        .ok_or("added_by (S) is required")?;
-    let added_at = raw
-        .added_at
-        .ok_or("added_at (N, epoch seconds) is required")?;
+    let added_by = raw.added_by.filter(|s| !s.is_empty()).ok_or("added_by (S) is required")?;
+    let added_at = raw.added_at.ok_or("added_at (N, epoch seconds) is required")?;
     if let Some((kind, target)) = raw.pk.split_once('#') {
         match kind {
             "peering" => {
@@ -97,12 +81,7 @@ fn decode(raw: GrantItem) -> Result<Grant, String> {
                 let allowed_cidrs = if raw.allowed_cidrs.is_empty() {
                     None
                 } else {
-                    Some(
-                        raw.allowed_cidrs
-                            .iter()
-                            .map(|c| parse_cidr(c))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    )
+                    Some(raw.allowed_cidrs.iter().map(|c| parse_cidr(c)).collect::<Result<Vec<_>, _>>()?)
                 };
                 return Ok(Grant::Peering(PeeringGrant {
                     scope,
@@ -117,18 +96,11 @@ fn decode(raw: GrantItem) -> Result<Grant, String> {
             }
             "endpoint" if is_endpoint_service_id(target) => {
                 if !raw.allowed_cidrs.is_empty() || raw.dns_resolution.is_some() {
-                    return Err(
-                        "allowed_cidrs and dns_resolution apply to peering grants only".into(),
-                    );
+                    return Err("allowed_cidrs and dns_resolution apply to peering grants only".into());
                 }
                 let max_endpoints = raw
                     .max_endpoints
-                    .map(|n| {
-                        u32::try_from(n)
-                            .ok()
-                            .filter(|n| *n > 0)
-                            .ok_or("max_endpoints must be a positive number")
-                    })
+                    .map(|n| u32::try_from(n).ok().filter(|n| *n > 0).ok_or("max_endpoints must be a positive number"))
                     .transpose()?;
                 return Ok(Grant::Endpoint(EndpointGrant {
                     service_id: target.to_string(),
@@ -152,12 +124,7 @@ pub fn item_from_grant(grant: &Grant) -> Item {
             pk: peering_pk(&g.scope),
             sk: account_sk(&g.account),
             expires_at: g.expires_at,
-            allowed_cidrs: g
-                .allowed_cidrs
-                .iter()
-                .flatten()
-                .map(ToString::to_string)
-                .collect(),
+            allowed_cidrs: g.allowed_cidrs.iter().flatten().map(ToString::to_string).collect(),
             dns_resolution: g.dns_resolution,
             note: g.note.clone(),
             added_by: Some(g.added_by.clone()),

@@ -42,18 +42,10 @@ impl Identity {
     pub async fn caller(&self) -> Result<&Caller> {
         self.caller
             .get_or_try_init(|| async {
-                let out = self
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| Error::aws("GetCallerIdentity", e))?;
+                let out =
+                    self.sts.get_caller_identity().send().await.map_err(|e| Error::aws("GetCallerIdentity", e))?;
                 let account = out.account().unwrap_or_default().to_string();
-                let partition = out
-                    .arn()
-                    .and_then(|a| a.split(':').nth(1))
-                    .unwrap_or("aws")
-                    .to_string();
+                let partition = out.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
                 Ok(Caller { account, partition })
             })
             .await
@@ -62,11 +54,7 @@ impl Identity {
     /// An SDK configuration acting as `role_name` in `account`, in `region`; cached per process
     /// (the provider refreshes its credentials itself).
     pub async fn assume(&self, account: &str, role_name: &str, region: &str) -> Result<SdkConfig> {
-        let key = (
-            account.to_string(),
-            role_name.to_string(),
-            region.to_string(),
-        );
+        let key = (account.to_string(), role_name.to_string(), region.to_string());
         let mut cache = self.assumed.lock().await;
         if let Some(config) = cache.get(&key) {
             return Ok(config.clone());
@@ -82,9 +70,7 @@ impl Identity {
             .await;
         let config = regional
             .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
             .build();
         cache.insert(key, config.clone());
         Ok(config)

@@ -41,11 +41,7 @@ pub fn now_nanos() -> i128 {
 
 impl Ledger {
     pub fn new(client: Client, table: impl Into<String>, actor: &'static str) -> Self {
-        Ledger {
-            client,
-            table: table.into(),
-            actor,
-        }
+        Ledger { client, table: table.into(), actor }
     }
 
     /// Appends a record. The write is conditional: an existing key is never overwritten (a
@@ -69,8 +65,7 @@ impl Ledger {
             dry_run,
             details,
         };
-        let item = serde_dynamo::to_item(&entry)
-            .map_err(|e| Error::Unexpected(format!("ledger entry: {e}")))?;
+        let item = serde_dynamo::to_item(&entry).map_err(|e| Error::Unexpected(format!("ledger entry: {e}")))?;
         let put = self
             .client
             .put_item()

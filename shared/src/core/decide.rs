@@ -16,28 +16,12 @@ pub enum Decision {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "kebab-case")]
 pub enum Refusal {
-    NoGrant {
-        account: String,
-        accepter_vpc: String,
-    },
-    GrantExpired {
-        expired_at: i64,
-    },
+    NoGrant { account: String, accepter_vpc: String },
+    GrantExpired { expired_at: i64 },
     NoRequesterCidrs,
-    CidrNotAllowed {
-        cidr: IpNet,
-        allowed: Vec<IpNet>,
-    },
-    CidrOverlapsAccepter {
-        cidr: IpNet,
-        accepter_cidr: IpNet,
-    },
-    CidrAlreadyRouted {
-        cidr: IpNet,
-        route_table: String,
-        destination: IpNet,
-        target: String,
-    },
+    CidrNotAllowed { cidr: IpNet, allowed: Vec<IpNet> },
+    CidrOverlapsAccepter { cidr: IpNet, accepter_cidr: IpNet },
+    CidrAlreadyRouted { cidr: IpNet, route_table: String, destination: IpNet, target: String },
 }
 
 impl Refusal {
@@ -73,10 +57,9 @@ impl std::fmt::Display for Refusal {
             Refusal::CidrOverlapsAccepter { cidr, accepter_cidr } => {
                 write!(f, "requester CIDR {cidr} overlaps accepter VPC CIDR {accepter_cidr}")
             }
-            Refusal::CidrAlreadyRouted { cidr, route_table, destination, target } => write!(
-                f,
-                "requester CIDR {cidr} is already routed in {route_table}: {destination} -> {target}"
-            ),
+            Refusal::CidrAlreadyRouted { cidr, route_table, destination, target } => {
+                write!(f, "requester CIDR {cidr} is already routed in {route_table}: {destination} -> {target}")
+            }
         }
     }
 }
@@ -85,41 +68,22 @@ impl std::fmt::Display for Refusal {
 /// scope; non-matching ones are ignored here), `accepter_tables` the route tables that would be
 /// wired. A VPC-specific grant wins over `peering#*`; the first grant that passes every check
 /// accepts, otherwise the most specific grant's refusal is reported.
-pub fn decide(
-    peering: &Peering,
-    grants: &[PeeringGrant],
-    accepter_tables: &[&RouteTable],
-    now: i64,
-) -> Decision {
+pub fn decide(peering: &Peering, grants: &[PeeringGrant], accepter_tables: &[&RouteTable], now: i64) -> Decision {
     let requester = &peering.requester;
     let accepter = &peering.accepter;
-    let mut candidates: Vec<&PeeringGrant> = grants
-        .iter()
-        .filter(|g| g.account == requester.account && g.covers_vpc(&accepter.vpc_id))
-        .collect();
+    let mut candidates: Vec<&PeeringGrant> =
+        grants.iter().filter(|g| g.account == requester.account && g.covers_vpc(&accepter.vpc_id)).collect();
     // Specific scope first, then the latest expiry, so the choice does not depend on read order.
     candidates.sort_by_key(|g| {
-        (
-            matches!(g.scope, crate::domain::VpcScope::Any),
-            std::cmp::Reverse(g.expires_at.unwrap_or(i64::MAX)),
-        )
+        (matches!(g.scope, crate::domain::VpcScope::Any), std::cmp::Reverse(g.expires_at.unwrap_or(i64::MAX)))
     });
 
     let Some(first) = candidates.first() else {
-        return refuse(Refusal::NoGrant {
-            account: requester.account.clone(),
-            accepter_vpc: accepter.vpc_id.clone(),
-        });
+        return refuse(Refusal::NoGrant { account: requester.account.clone(), accepter_vpc: accepter.vpc_id.clone() });
     };
-    let live: Vec<&PeeringGrant> = candidates
-        .iter()
-        .copied()
-        .filter(|g| g.is_live(now))
-        .collect();
+    let live: Vec<&PeeringGrant> = candidates.iter().copied().filter(|g| g.is_live(now)).collect();
     if live.is_empty() {
-        return refuse(Refusal::GrantExpired {
-            expired_at: first.expires_at.unwrap_or_default(),
-        });
+        return refuse(Refusal::GrantExpired { expired_at: first.expires_at.unwrap_or_default() });
     }
     if requester.cidrs.is_empty() {
         return refuse(Refusal::NoRequesterCidrs);
@@ -130,11 +94,7 @@ pub fn decide(
     let mut first_refusal = None;
     for grant in live {
         match cidrs_outside_grant(&requester.cidrs, grant) {
-            None => {
-                return Decision::Accept {
-                    grant: grant.clone(),
-                }
-            }
+            None => return Decision::Accept { grant: grant.clone() },
             Some(r) => {
                 first_refusal.get_or_insert(r);
             }
@@ -152,10 +112,7 @@ fn cidrs_outside_grant(cidrs: &[IpNet], grant: &PeeringGrant) -> Option<Refusal>
     cidrs
         .iter()
         .find(|c| !allowed.iter().any(|a| within(c, a)))
-        .map(|c| Refusal::CidrNotAllowed {
-            cidr: *c,
-            allowed: allowed.clone(),
-        })
+        .map(|c| Refusal::CidrNotAllowed { cidr: *c, allowed: allowed.clone() })
 }
 
 /// Checks that hold whatever the grant: no overlap with the accepter VPC, and no existing route
@@ -164,16 +121,11 @@ fn cidrs_outside_grant(cidrs: &[IpNet], grant: &PeeringGrant) -> Option<Refusal>
 pub fn network_refusal(peering: &Peering, accepter_tables: &[&RouteTable]) -> Option<Refusal> {
     for cidr in &peering.requester.cidrs {
         if let Some(accepter_cidr) = peering.accepter.cidrs.iter().find(|a| overlaps(cidr, a)) {
-            return Some(Refusal::CidrOverlapsAccepter {
-                cidr: *cidr,
-                accepter_cidr: *accepter_cidr,
-            });
+            return Some(Refusal::CidrOverlapsAccepter { cidr: *cidr, accepter_cidr: *accepter_cidr });
         }
         for table in accepter_tables {
             let captured = table.routes.iter().find(|r| {
-                !matches!(r.target, RouteTarget::Local)
-                    && !r.target.is_pcx(&peering.id)
-                    && within(&r.destination, cidr)
+                !matches!(r.target, RouteTarget::Local) && !r.target.is_pcx(&peering.id) && within(&r.destination, cidr)
             });
             if let Some(route) = captured {
                 return Some(Refusal::CidrAlreadyRouted {

@@ -72,20 +72,14 @@ pub fn plan_routes(peering: &Peering, side: Side, tables: &[&RouteTable]) -> Vec
 /// Routes to remove after a peering died: routes through `pcx_id` to the peer's CIDRs, the ones
 /// vpcwarden creates. With `peer_cidrs = None` (the connection is no longer described at all)
 /// every route through the pcx goes: it can only be a blackhole.
-pub fn plan_cleanup(
-    pcx_id: &str,
-    peer_cidrs: Option<&[IpNet]>,
-    tables: &[&RouteTable],
-) -> Vec<RouteChange> {
+pub fn plan_cleanup(pcx_id: &str, peer_cidrs: Option<&[IpNet]>, tables: &[&RouteTable]) -> Vec<RouteChange> {
     tables
         .iter()
         .flat_map(|table| {
             table
                 .routes
                 .iter()
-                .filter(|r| {
-                    r.target.is_pcx(pcx_id) && peer_cidrs.is_none_or(|c| c.contains(&r.destination))
-                })
+                .filter(|r| r.target.is_pcx(pcx_id) && peer_cidrs.is_none_or(|c| c.contains(&r.destination)))
                 .map(|r| RouteChange::Delete {
                     route_table: table.id.clone(),
                     destination: r.destination,

@@ -13,19 +13,13 @@ pub fn within(inner: &IpNet, outer: &IpNet) -> bool {
 }
 
 fn same_family(a: &IpNet, b: &IpNet) -> bool {
-    matches!(
-        (a, b),
-        (IpNet::V4(_), IpNet::V4(_)) | (IpNet::V6(_), IpNet::V6(_))
-    )
+    matches!((a, b), (IpNet::V4(_), IpNet::V4(_)) | (IpNet::V6(_), IpNet::V6(_)))
 }
 
 /// Parses a CIDR and normalises it to its network address (`10.0.0.5/16` is `10.0.0.0/16`),
 /// naming the offending text on error.
 pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
-    text.trim()
-        .parse::<IpNet>()
-        .map(|n| n.trunc())
-        .map_err(|_| format!("`{text}` is not a CIDR block"))
+    text.trim().parse::<IpNet>().map(|n| n.trunc()).map_err(|_| format!("`{text}` is not a CIDR block"))
 }
 
 #[cfg(test)]
@@ -58,14 +52,8 @@ mod tests {
     #[test]
     fn parse_normalises_and_names_bad_input() {
         assert_eq!(parse_cidr("10.0.0.5/16").unwrap(), n("10.0.0.0/16"));
-        assert_eq!(
-            parse_cidr(" 2600:1f18::1/56 ").unwrap(),
-            n("2600:1f18::/56")
-        );
-        assert_eq!(
-            parse_cidr("10.0.0.0/33").unwrap_err(),
-            "`10.0.0.0/33` is not a CIDR block"
-        );
+        assert_eq!(parse_cidr(" 2600:1f18::1/56 ").unwrap(), n("2600:1f18::/56"));
+        assert_eq!(parse_cidr("10.0.0.0/33").unwrap_err(), "`10.0.0.0/33` is not a CIDR block");
         assert!(parse_cidr("vpc-1").is_err());
     }
 }

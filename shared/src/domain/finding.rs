@@ -69,9 +69,6 @@ mod tests {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
         assert_eq!(FindingCode::ALL.len(), 16);
-        assert_eq!(
-            FindingCode::EndpointNotAllowlisted.severity(),
-            Severity::Critical
-        );
+        assert_eq!(FindingCode::EndpointNotAllowlisted.severity(), Severity::Critical);
     }
 }

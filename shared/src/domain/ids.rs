@@ -2,10 +2,7 @@
 
 fn prefixed_hex(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix).is_some_and(|rest| {
-        (8..=17).contains(&rest.len())
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     })
 }
 
@@ -41,8 +38,7 @@ mod tests {
         assert!(!is_vpc_id("vpc-XYZ12345") && !is_vpc_id("vpc-12") && !is_vpc_id("pcx-0a1b2c3d"));
         assert!(is_pcx_id("pcx-0123456789abcdef0"));
         assert!(
-            is_endpoint_service_id("vpce-svc-0123456789abcdef0")
-                && !is_endpoint_service_id("vpce-0123456789abcdef0")
+            is_endpoint_service_id("vpce-svc-0123456789abcdef0") && !is_endpoint_service_id("vpce-0123456789abcdef0")
         );
         assert!(is_endpoint_id("vpce-0123456789abcdef0"));
     }

@@ -55,15 +55,11 @@ impl PeeringStatus {
 
     /// A connection that will never carry traffic again: routes to it are blackholes.
     pub fn is_dead(&self) -> bool {
-        matches!(
-            self,
-            Self::Deleting | Self::Deleted | Self::Rejected | Self::Expired | Self::Failed
-        )
+        matches!(self, Self::Deleting | Self::Deleted | Self::Rejected | Self::Expired | Self::Failed)
     }
 
     /// The dead states a sweep lists server-side; `deleting` passes on its own to `deleted`.
-    pub const DEAD_CODES: [&'static str; 5] =
-        ["deleting", "deleted", "rejected", "expired", "failed"];
+    pub const DEAD_CODES: [&'static str; 5] = ["deleting", "deleted", "rejected", "expired", "failed"];
 }
 
 /// One side of a peering connection.

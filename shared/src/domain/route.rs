@@ -60,10 +60,7 @@ pub struct TagFilter {
 impl TagFilter {
     pub fn parse(text: &str) -> Result<Self, String> {
         match text.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok(TagFilter {
-                key: k.trim().into(),
-                value: v.trim().into(),
-            }),
+            Some((k, v)) if !k.trim().is_empty() => Ok(TagFilter { key: k.trim().into(), value: v.trim().into() }),
             _ => Err(format!("`{text}` is not of the form key=value")),
         }
     }
@@ -74,13 +71,6 @@ impl TagFilter {
 }
 
 /// The tables of `vpc_id` that vpcwarden manages under an optional tag filter.
-pub fn select_tables<'a>(
-    tables: &'a [RouteTable],
-    vpc_id: &str,
-    filter: Option<&TagFilter>,
-) -> Vec<&'a RouteTable> {
-    tables
-        .iter()
-        .filter(|t| t.vpc_id == vpc_id && filter.is_none_or(|f| f.matches(&t.tags)))
-        .collect()
+pub fn select_tables<'a>(tables: &'a [RouteTable], vpc_id: &str, filter: Option<&TagFilter>) -> Vec<&'a RouteTable> {
+    tables.iter().filter(|t| t.vpc_id == vpc_id && filter.is_none_or(|f| f.matches(&t.tags))).collect()
 }

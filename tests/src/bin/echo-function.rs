@@ -7,10 +7,7 @@ use serde_json::Value;
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     println!("echo-function: invocation {}", event.context.request_id);
     if event.payload.get("fail") == Some(&Value::Bool(true)) {
-        return Err(Diagnostic {
-            error_type: "EchoFailure".into(),
-            error_message: "asked to fail".into(),
-        });
+        return Err(Diagnostic { error_type: "EchoFailure".into(), error_message: "asked to fail".into() });
     }
     Ok(event.payload)
 }
