@@ -1,0 +1,117 @@
+//! `make demo`: a small two-account estate in the local emulator, and vpcwarden's functions run
+//! through the Lambda Runtime API exactly as Lambda runs them. Prints what happened.
+use serde_json::Value;
+use vpcwarden_tests::events::schedule;
+use vpcwarden_tests::seed::{self, SeededVpc};
+use vpcwarden_tests::stage::Stage;
+use vpcwarden_tests::{tables, ACCOUNT, REGION};
+
+const PAYMENTS: &str = "222222222222";
+const ANALYTICS: &str = "333333333333";
+const STRANGER: &str = "444444444444";
+
+fn heading(text: &str) {
+    println!("\n== {text}");
+}
+
+fn vpc_line(label: &str, v: &SeededVpc) {
+    println!(
+        "  {label:<22} {} in {} ({}), {}, {} route table(s)",
+        v.id,
+        v.account,
+        v.region,
+        v.cidrs.join(" + "),
+        v.route_tables.len()
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    println!("vpcwarden demo: everything below runs against a local AWS emulator on 127.0.0.1.");
+    let stage = Stage::new().await;
+    println!("  emulator at {}", stage.emu.url);
+
+    heading("The estate");
+    let hub = seed::vpc(&stage.aws, ACCOUNT, REGION, "10.0.0.0/16").await.name("hub").route_tables(2).create().await;
+    let payments = seed::vpc(&stage.aws, PAYMENTS, REGION, "10.1.0.0/16").await.name("payments").create().await;
+    let analytics = seed::vpc(&stage.aws, ANALYTICS, REGION, "10.1.0.0/16").await.name("analytics").create().await;
+    let stranger = seed::vpc(&stage.aws, STRANGER, REGION, "10.9.0.0/16").await.name("stranger").create().await;
+    vpc_line("hub (ours, accepter)", &hub);
+    vpc_line("payments", &payments);
+    vpc_line("analytics", &analytics);
+    vpc_line("stranger", &stranger);
+
+    heading("The allowlist (DynamoDB)");
+    tables::put_peering_grant(&stage.aws, Some(&hub.id), PAYMENTS, &["10.1.0.0/16"], None, Some(true)).await;
+    tables::put_peering_grant(&stage.aws, Some(&hub.id), ANALYTICS, &[], None, None).await;
+    println!("  peering#{} / account#{PAYMENTS}  allowed_cidrs=[10.1.0.0/16] dns_resolution=true", hub.id);
+    println!("  peering#{} / account#{ANALYTICS}", hub.id);
+    println!("  (nothing for {STRANGER})");
+
+    heading("Three peering requests arrive (cross-account: only the sweep sees them)");
+    let mut requests = Vec::new();
+    for (label, vpc) in [
+        ("payments (granted)", &payments),
+        ("analytics (granted, but 10.1.0.0/16 again)", &analytics),
+        ("stranger (unlisted)", &stranger),
+    ] {
+        requests.push((label, seed::request_peering(&stage.aws, vpc, &hub).await));
+        // Requests carry second-resolution timestamps; the oldest is decided first.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    for (label, pcx) in &requests {
+        println!("  {pcx}  from {label}");
+    }
+
+    heading("peering-acceptor, scheduled sweep, through the Lambda Runtime API");
+    let acceptor = stage.function("peering-acceptor", &[("REQUESTER_ROLE_NAME", "vpcwarden-member")]);
+    let answer =
+        acceptor.invoke(schedule()).await.unwrap_or_else(|e| panic!("acceptor failed: {e}\n{}", acceptor.logs()));
+    if let Some(init) = acceptor.init_duration() {
+        println!("  (process start to first /next poll: {:.1} ms)", init.as_secs_f64() * 1000.0);
+    }
+    for out in answer["peerings"].as_array().into_iter().flatten() {
+        let label = requests.iter().find(|(_, id)| out["pcx"] == id.as_str()).map_or("?", |(l, _)| l);
+        println!("  {} {:<10} {label}", out["pcx"].as_str().unwrap_or("?"), out["action"].as_str().unwrap_or("?"));
+        if let Some(reason) = out["reason"].as_str() {
+            println!("      why: {reason}");
+        }
+        for r in out["routes_added"].as_array().into_iter().flatten() {
+            println!(
+                "      + route {} -> {} in {} ({} side)",
+                r["destination"].as_str().unwrap_or(""),
+                out["pcx"].as_str().unwrap_or(""),
+                r["route_table"].as_str().unwrap_or(""),
+                r["side"].as_str().unwrap_or("")
+            );
+        }
+    }
+
+    heading("Connection states afterwards");
+    for (label, pcx) in &requests {
+        println!("  {pcx}  {:<20} {label}", seed::peering_status(&stage.aws, ACCOUNT, REGION, pcx).await);
+    }
+
+    heading("The hub's route tables");
+    for (table, dest, target, state) in seed::routes(&stage.aws, &hub).await {
+        println!("  {table}  {dest:<15} -> {target:<24} {state}");
+    }
+
+    heading("The ledger (every decision, with its reason)");
+    for entry in tables::ledger_entries(&stage.aws, "pcx#").await {
+        let field = |k: &str| entry[k].as_str().unwrap_or("").to_string();
+        let reason = entry.get("reason").and_then(Value::as_str).unwrap_or("");
+        println!("  {}  {:<13} {reason}", field("pk"), field("action"));
+    }
+
+    heading("A replayed sweep changes nothing");
+    let again = acceptor.invoke(schedule()).await.expect("second sweep");
+    let summary: Vec<String> = again["peerings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| format!("{} {}", o["pcx"].as_str().unwrap_or(""), o["action"].as_str().unwrap_or("")))
+        .collect();
+    println!("  {}", summary.join("; "));
+    println!("\nDone. Run `make test` for the full suite.");
+}
