@@ -103,6 +103,39 @@ impl Emulator {
         Emulator { url: format!("http://127.0.0.1:{port}"), port, child, output }
     }
 
+    /// Starts plain moto server (no vpcwarden extensions) on a free loopback port: proof that
+    /// the functions need nothing from the emulator beyond the AWS API. The admin API
+    /// (`requests`, faults, clock) is not there.
+    pub fn start_unmodified() -> Emulator {
+        let root = workspace_root();
+        let python = python(&root);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free loopback port");
+        let mut child = Command::new(&python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            .current_dir(&root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start moto server ({}): {e}", python.display()));
+        let output = Capture::new(1 << 20);
+        output.follow(child.stdout.take().expect("piped stdout"), |_| {});
+        output.follow(child.stderr.take().expect("piped stderr"), |_| {});
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+                let _ = child.kill();
+                panic!("moto server did not start on port {port}; its output:\n{}", output.text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Emulator { url: format!("http://127.0.0.1:{port}"), port, child, output }
+    }
+
     /// Clears moto's state and the extension's faults, counters, request log and clock.
     pub fn reset(&self) {
         self.call("POST", "/vpcwarden-api/reset", None);

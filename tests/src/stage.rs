@@ -16,6 +16,14 @@ impl Stage {
         Stage { emu, aws }
     }
 
+    /// The same stage on plain moto server, without vpcwarden's emulator extensions.
+    pub async fn unmodified() -> Stage {
+        let emu = Emulator::start_unmodified();
+        let aws = Aws::new(&emu).await;
+        tables::create(&aws).await;
+        Stage { emu, aws }
+    }
+
     /// The environment of a deployed function: emulator access, the two tables, then `extra`.
     pub fn env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut env = function_env(&self.emu);

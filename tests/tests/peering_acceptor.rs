@@ -415,3 +415,31 @@ async fn two_pending_requests_for_the_same_cidr_never_both_win_one_sweep() {
     let ignored = answer["peerings"].as_array().unwrap().iter().find(|o| o["action"] == "ignored").unwrap();
     assert!(ignored["reason"].as_str().unwrap().contains("is already routed in"), "{answer:#}");
 }
+
+#[tokio::test]
+async fn ipv6_blocks_are_checked_and_routed_on_both_sides() {
+    let stage = Stage::new().await;
+    let acc = seed::vpc(&stage.aws, ACCOUNT, REGION, "10.0.0.0/16").await.ipv6().create().await;
+    let req = seed::vpc(&stage.aws, ACCOUNT, REGION, "10.1.0.0/16").await.ipv6().create().await;
+    tables::put_peering_grant(&stage.aws, Some(&acc.id), ACCOUNT, &[], None, None).await;
+    let pcx = seed::request_peering(&stage.aws, &req, &acc).await;
+    let (acc_v6, req_v6) = (acc.cidrs[1].clone(), req.cidrs[1].clone());
+    assert!(acc_v6.contains(':') && req_v6.contains(':'), "{acc:?} {req:?}");
+
+    let answer = stage.function(BIN, &[]).invoke(schedule()).await.expect("sweep");
+    assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
+    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16", &req_v6]));
+    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16", &acc_v6]));
+}
+
+#[tokio::test]
+async fn a_sweep_works_against_unmodified_moto() {
+    let stage = Stage::unmodified().await;
+    let acc = accepter(&stage).await;
+    let req = seed::vpc(&stage.aws, PEER, REGION, "10.1.0.0/16").await.create().await;
+    tables::put_peering_grant(&stage.aws, Some(&acc.id), PEER, &[], None, None).await;
+    let pcx = seed::request_peering(&stage.aws, &req, &acc).await;
+    let answer = stage.function(BIN, &[]).invoke(schedule()).await.expect("sweep");
+    assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
+    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16"]));
+}
