@@ -4,11 +4,13 @@
 //! (and the other function modules) orchestrate: parse → load → decide → act → record → answer.
 pub mod acceptor;
 pub mod approver;
+pub mod auditor;
 pub mod aws;
 pub mod config;
 pub mod core;
 pub mod domain;
 pub mod error;
+pub mod report;
 pub mod telemetry;
 
 #[cfg(test)]

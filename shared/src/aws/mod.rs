@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod grant_item;
 pub mod identity;
 pub mod ledger;
+pub mod s3;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -35,8 +36,5 @@ pub async fn load_sdk_config() -> Result<SdkConfig> {
 
 /// The same configuration pointed at another region.
 pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
-    config
-        .to_builder()
-        .region(Region::new(region.to_string()))
-        .build()
+    config.to_builder().region(Region::new(region.to_string())).build()
 }

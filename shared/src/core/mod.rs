@@ -1,4 +1,5 @@
 //! The pure core: synchronous functions over domain types, no I/O.
+pub mod audit;
 pub mod decide;
 pub mod endpoint;
 pub mod plan;

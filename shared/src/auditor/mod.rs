@@ -1,0 +1,1 @@
+//! drift-auditor orchestration (issue 5).

@@ -1,0 +1,1 @@
+//! S3 adapter: report objects (issue 5).

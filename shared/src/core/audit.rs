@@ -1,0 +1,1 @@
+//! The pure drift audit (issue 5).

@@ -1,0 +1,1 @@
+//! Report renderers: JSON, Markdown, HTML (issue 5).
