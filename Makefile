@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv build test test-rust test-emulator lint demo clean
+.PHONY: help venv build test test-rust test-emulator test-infra lint demo zips clean
 
 help:
 	@echo "make demo   - run the local demo (installs what it needs)"
@@ -27,11 +27,14 @@ test-rust: venv build
 test-emulator: venv
 	$(PY) -m pytest tests/emulator -q -p no:cacheprovider
 
-test: lint test-emulator test-rust
+test-infra: ## cfn-lint, sam validate --lint, terraform fmt/validate, checkov (zero failed checks)
+	tests/tools/infra-check.sh
+
+test: lint test-emulator test-rust test-infra
 
 demo: venv build
 	cargo run -q -p vpcwarden-tests --bin demo
 
 clean:
 	cargo clean
-	rm -rf $(VENV) out
+	rm -rf $(VENV) .venv-* out
