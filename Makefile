@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv build test test-rust test-emulator test-infra lint demo zips clean
+.PHONY: help venv chromium build test test-rust test-emulator test-infra lint demo bench zips clean
 
 help:
 	@echo "make demo   - run the local demo (installs what it needs)"
@@ -14,6 +14,9 @@ help:
 venv: ## Python test tooling (moto server, pytest) in ./.venv
 	@tests/tools/venv.sh
 
+chromium: ## Debian's Chromium, to render the HTML report in the drift-auditor tests
+	@tests/tools/chromium.sh
+
 build: ## debug build of every binary, once per run (tests run these binaries)
 	cargo build --workspace --bins
 
@@ -21,7 +24,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test-rust: venv build
+test-rust: venv chromium build
 	cargo test --workspace
 
 test-emulator: venv
@@ -34,6 +37,9 @@ test: lint test-emulator test-rust test-infra
 
 demo: venv build
 	cargo run -q -p vpcwarden-tests --bin demo
+
+bench: venv build ## drift-auditor on a large synthetic estate: wall time, peak RSS, API calls (BENCHMARKS.md)
+	cargo run -q -p vpcwarden-tests --bin audit-bench
 
 clean:
 	cargo clean

@@ -229,7 +229,7 @@ locals {
         },
         {
           sid        = "Ledger"
-          actions    = ["dynamodb:PutItem"]
+          actions    = ["dynamodb:PutItem", "dynamodb:Query"]
           resources  = [aws_dynamodb_table.ledger.arn]
           conditions = []
         },

@@ -1,4 +1,7 @@
-"""GET/DELETE /vpcwarden-api/requests: every AWS call, identified."""
+"""GET/DELETE /vpcwarden-api/requests: every AWS call, identified; GET /vpcwarden-api/usage."""
+
+import boto3
+from botocore.config import Config
 
 from helpers import raw_call, query_body
 
@@ -19,6 +22,9 @@ def test_ec2_call_is_recorded_with_default_account(emu):
         "region": "us-east-1",
         "status": 200,
         "fault": False,
+        "access_key": "AKIAIOSFODNN7EXAMPLE",
+        "source_key": "AKIAIOSFODNN7EXAMPLE",
+        "assumed_role": None,
     }
 
 
@@ -84,3 +90,83 @@ def test_admin_and_moto_api_calls_are_not_recorded_and_delete_clears(emu):
     assert emu.requests(action="Nope") == []
     assert emu.admin("DELETE", "/requests") == []
     assert emu.requests() == []
+
+
+def keyed_client(emu, service, access_key, **creds):
+    return boto3.client(
+        service,
+        endpoint_url=emu.url,
+        region_name="us-east-1",
+        aws_access_key_id=access_key,
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+        **creds,
+    )
+
+
+def test_any_access_key_is_recorded_and_maps_to_the_default_account(emu):
+    """The test harness gives each function process its own key id (vpcwarden-<function>)."""
+    keyed_client(emu, "ec2", "vpcwarden-peering-acceptor").describe_vpcs()
+    keyed_client(emu, "dynamodb", "vpcwarden-endpoint-approver").list_tables()
+    entries = emu.requests()
+    assert [(e["access_key"], e["source_key"], e["account"], e["action"]) for e in entries] == [
+        ("vpcwarden-peering-acceptor", "vpcwarden-peering-acceptor", "123456789012", "DescribeVpcs"),
+        ("vpcwarden-endpoint-approver", "vpcwarden-endpoint-approver", "123456789012", "ListTables"),
+    ]
+
+
+def test_calls_with_assumed_role_keys_are_attributed_to_the_assumer(emu):
+    sts = keyed_client(emu, "sts", "vpcwarden-peering-acceptor")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_B}:role/vpcwarden-requester", RoleSessionName="peering-acceptor")[
+        "Credentials"
+    ]
+    ec2 = keyed_client(emu, "ec2", creds["AccessKeyId"], aws_session_token=creds["SessionToken"])
+    ec2.describe_route_tables()
+    # chained: the assumed role assumes another one; still the same source
+    sts2 = keyed_client(emu, "sts", creds["AccessKeyId"], aws_session_token=creds["SessionToken"])
+    creds2 = sts2.assume_role(RoleArn="arn:aws:iam::222222222222:role/other", RoleSessionName="chained")["Credentials"]
+    keyed_client(emu, "ec2", creds2["AccessKeyId"], aws_session_token=creds2["SessionToken"]).describe_vpcs()
+
+    [assume, describe, assume2, describe2] = emu.requests()
+    assert (assume["action"], assume["source_key"], assume["assumed_role"]) == ("AssumeRole", "vpcwarden-peering-acceptor", None)
+    assert describe["access_key"] == creds["AccessKeyId"] != "vpcwarden-peering-acceptor"
+    assert describe["account"] == ACCOUNT_B
+    assert describe["source_key"] == "vpcwarden-peering-acceptor"
+    assert describe["assumed_role"] == f"arn:aws:iam::{ACCOUNT_B}:role/vpcwarden-requester"
+    assert assume2["source_key"] == describe2["source_key"] == "vpcwarden-peering-acceptor"
+    assert describe2["assumed_role"] == "arn:aws:iam::222222222222:role/other"
+
+
+def test_usage_aggregates_per_source_key_and_survives_clearing_the_log(emu):
+    acceptor = keyed_client(emu, "ec2", "vpcwarden-peering-acceptor")
+    acceptor.describe_vpcs()
+    acceptor.describe_vpcs()
+    assert emu.admin("DELETE", "/requests") == []
+    creds = keyed_client(emu, "sts", "vpcwarden-peering-acceptor").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT_B}:role/r", RoleSessionName="session"
+    )["Credentials"]
+    keyed_client(emu, "ec2", creds["AccessKeyId"], aws_session_token=creds["SessionToken"]).describe_vpcs()
+    usage = emu.admin("GET", "/usage?source_key=vpcwarden-peering-acceptor")
+    assert usage == [
+        {"source_key": "vpcwarden-peering-acceptor", "assumed_role": None, "service": "ec2", "action": "DescribeVpcs", "count": 2},
+        {"source_key": "vpcwarden-peering-acceptor", "assumed_role": None, "service": "sts", "action": "AssumeRole", "count": 1},
+        {
+            "source_key": "vpcwarden-peering-acceptor",
+            "assumed_role": f"arn:aws:iam::{ACCOUNT_B}:role/r",
+            "service": "ec2",
+            "action": "DescribeVpcs",
+            "count": 1,
+        },
+    ]
+    emu.reset()
+    assert emu.admin("GET", "/usage") == []
+
+
+def test_faulted_calls_count_as_usage(emu):
+    emu.add_fault(service="ec2", action="DescribeVpcs", count=1)
+    try:
+        keyed_client(emu, "ec2", "vpcwarden-drift-auditor").describe_vpcs()
+    except Exception:
+        pass
+    [u] = emu.admin("GET", "/usage")
+    assert (u["source_key"], u["action"]) == ("vpcwarden-drift-auditor", "DescribeVpcs")

@@ -3,8 +3,10 @@
 //! and builders for seeded network estates.
 use std::path::{Path, PathBuf};
 
+pub mod audit_seed;
 pub mod aws;
 mod capture;
+pub mod demo_audit;
 pub mod emulator;
 pub mod events;
 mod http;
@@ -53,3 +55,5 @@ fn target_dir() -> PathBuf {
         _ => workspace_root().join("target"),
     }
 }
+
+pub mod privatelink;

@@ -42,8 +42,13 @@ impl std::error::Error for InvokeError {}
 
 /// The environment a function needs to reach the emulator as the default account.
 pub fn function_env(emu: &Emulator) -> Vec<(String, String)> {
+    function_env_for(&emu.url)
+}
+
+/// [`function_env`] for an emulator (or any AWS endpoint) at `url` that this process did not start.
+pub fn function_env_for(url: &str) -> Vec<(String, String)> {
     [
-        ("AWS_ENDPOINT_URL", emu.url.as_str()),
+        ("AWS_ENDPOINT_URL", url),
         ("AWS_REGION", REGION),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),

@@ -1,6 +1,18 @@
 //! A stage for end-to-end runs: an emulator, SDK access to it, the two tables, and functions
 //! started through the Runtime API with the configuration they need.
+//!
+//! Each function started with [`Stage::function`] gets its own access key id,
+//! `vpcwarden-<binary>` (the emulator maps any unknown key to the default account), so the
+//! emulator can attribute every AWS call to the function that made it, including calls made
+//! through a role it assumed. When the stage is dropped, what each function called is appended to
+//! `<target>/iam-usage/<function>-<pid>-<n>.jsonl`: the evidence tests/infra/test_least_privilege.py
+//! checks the IAM policies against.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::{aws::Aws, bin_path, emulator::Emulator, function_env, tables, Function};
+
+/// Prefix of the access key id each function process gets.
+pub const FUNCTION_KEY_PREFIX: &str = "vpcwarden-";
 
 pub struct Stage {
     pub emu: Emulator,
@@ -36,8 +48,84 @@ impl Stage {
         env
     }
 
+    /// [`Stage::env`] plus the function's own access key id, `vpcwarden-<bin>` (`extra` may
+    /// still override it).
+    pub fn function_env(&self, bin: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let key = format!("{FUNCTION_KEY_PREFIX}{bin}");
+        let mut all = vec![("AWS_ACCESS_KEY_ID", key.as_str())];
+        all.extend_from_slice(extra);
+        self.env(&all)
+    }
+
     /// Starts the built binary `bin` (e.g. `peering-acceptor`) through the Runtime API.
     pub fn function(&self, bin: &str, extra: &[(&str, &str)]) -> Function {
-        Function::spawn(&bin_path(bin), &self.env(extra))
+        Function::spawn(&bin_path(bin), &self.function_env(bin, extra))
     }
+
+    /// Appends what each function of this stage called (per the emulator's usage log) to
+    /// `<target>/iam-usage/<function>-<pid>-<n>.jsonl`, one JSON object per (role, service,
+    /// action): `{"function", "role", "service", "action", "count", "binary_mtime"}`, where
+    /// `role` is `null` for the function's own role, else the ARN of the role it assumed, and
+    /// `binary_mtime` (seconds since the epoch) identifies the build that ran. Errors are
+    /// reported on stderr, never raised (this runs in `Drop`).
+    pub fn record_iam_usage(&self) {
+        if let Err(e) = self.try_record_iam_usage() {
+            eprintln!("vpcwarden-tests: IAM usage not recorded: {e}");
+        }
+    }
+
+    fn try_record_iam_usage(&self) -> Result<(), String> {
+        let answer =
+            crate::http::request(self.emu.port, "GET", "/vpcwarden-api/usage", None).map_err(|e| e.to_string())?;
+        if answer.status == 404 {
+            return Ok(()); // plain moto (Stage::unmodified): no usage log
+        }
+        if answer.status != 200 {
+            return Err(format!("GET /vpcwarden-api/usage answered {}: {}", answer.status, answer.text()));
+        }
+        let usage: Vec<serde_json::Value> = serde_json::from_slice(&answer.body).map_err(|e| e.to_string())?;
+        let mut by_function: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for u in &usage {
+            let Some(function) = u["source_key"].as_str().and_then(|k| k.strip_prefix(FUNCTION_KEY_PREFIX)) else {
+                continue;
+            };
+            let line = serde_json::json!({
+                "function": function,
+                "role": u["assumed_role"],
+                "service": u["service"],
+                "action": u["action"],
+                "count": u["count"],
+                "binary_mtime": binary_mtime(function),
+            });
+            by_function.entry(function.to_string()).or_default().push(line.to_string());
+        }
+        if by_function.is_empty() {
+            return Ok(());
+        }
+        static STAGES: AtomicUsize = AtomicUsize::new(0);
+        let n = STAGES.fetch_add(1, Ordering::Relaxed);
+        let dir = crate::target_dir().join("iam-usage");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (function, lines) in by_function {
+            let path = dir.join(format!("{function}-{}-{n}.jsonl", std::process::id()));
+            std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        self.record_iam_usage();
+    }
+}
+
+/// Modification time (seconds since the epoch) of the built binary `name`, if it is there.
+fn binary_mtime(name: &str) -> Option<u64> {
+    let dir = match std::env::var_os("VPCWARDEN_BIN_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => crate::target_dir().join("debug"),
+    };
+    let modified = std::fs::metadata(dir.join(name)).and_then(|m| m.modified()).ok()?;
+    Some(modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
 }

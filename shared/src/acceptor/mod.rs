@@ -146,14 +146,13 @@ impl Acceptor {
         self.ledger.record(&ledger_pk(pcx), action, reason, self.dry_run(), details).await.map(|_| ())
     }
 
-    /// Records a refusal unless the newest record already says the same (a sweep meets the same
-    /// pending request every few minutes; the ledger keeps one record per change of mind).
+    /// Refusals and conflicts repeat on every sweep; the ledger keeps one record per change.
     async fn record_refusal(&self, pcx: &str, action: &str, reason: &str, details: Value) -> Result<()> {
-        let latest = self.ledger.latest(&ledger_pk(pcx), 1).await?;
-        if latest.first().is_some_and(|e| e.action == action && e.reason.as_deref() == Some(reason)) {
-            return Ok(());
-        }
-        self.record(pcx, action, Some(reason.to_string()), details).await
+        let pk = ledger_pk(pcx);
+        self.ledger
+            .record_unless_repeated(&pk, action, Some(reason.to_string()), self.dry_run(), details)
+            .await
+            .map(|_| ())
     }
 
     async fn handle_one(&self, id: &str, me: &str, deleted_hint: bool) -> Result<Outcome> {

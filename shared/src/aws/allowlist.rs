@@ -2,8 +2,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 
-use super::grant_item::{account_sk, grant_from_item, item_from_grant, peering_pk, Item};
-use crate::domain::{Grant, PeeringGrant, VpcScope};
+use super::grant_item::{account_sk, endpoint_pk, grant_from_item, item_from_grant, peering_pk, Item};
+use crate::domain::{EndpointGrant, Grant, PeeringGrant, VpcScope};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -21,35 +21,22 @@ pub struct Read<T> {
 
 impl<T> Default for Read<T> {
     fn default() -> Self {
-        Read {
-            grants: Vec::new(),
-            malformed: Vec::new(),
-        }
+        Read { grants: Vec::new(), malformed: Vec::new() }
     }
 }
 
 impl Allowlist {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Allowlist {
-            client,
-            table: table.into(),
-        }
+        Allowlist { client, table: table.into() }
     }
 
     /// The peering grants that could cover `account` peering into `accepter_vpc`:
     /// `peering#<vpc>` and `peering#*`, in one BatchGetItem.
-    pub async fn peering_grants(
-        &self,
-        account: &str,
-        accepter_vpc: &str,
-    ) -> Result<Read<PeeringGrant>> {
+    pub async fn peering_grants(&self, account: &str, accepter_vpc: &str) -> Result<Read<PeeringGrant>> {
         let key = |pk: String| {
-            [
-                ("pk".to_string(), AttributeValue::S(pk)),
-                ("sk".to_string(), AttributeValue::S(account_sk(account))),
-            ]
-            .into_iter()
-            .collect::<Item>()
+            [("pk".to_string(), AttributeValue::S(pk)), ("sk".to_string(), AttributeValue::S(account_sk(account)))]
+                .into_iter()
+                .collect::<Item>()
         };
         let mut keys = KeysAndAttributes::builder()
             .keys(key(peering_pk(&VpcScope::Vpc(accepter_vpc.to_string()))))
@@ -92,6 +79,64 @@ impl Allowlist {
             .await
             .map(|_| ())
             .map_err(|e| Error::aws("PutItem", e))
+    }
+
+    /// Every endpoint grant for `service_id` (Query on `endpoint#<service>`, strongly
+    /// consistent, all pages). Malformed items are skipped, logged and listed.
+    pub async fn endpoint_grants(&self, service_id: &str) -> Result<Read<EndpointGrant>> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(endpoint_pk(service_id)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut read = Read::default();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| Error::aws("Query", e))?;
+            match grant_from_item(&item) {
+                Ok(Grant::Endpoint(g)) => read.grants.push(g),
+                Ok(Grant::Peering(_)) => {}
+                Err(why) => {
+                    tracing::error!(error = %why, "skipping malformed allowlist item");
+                    read.malformed.push(why);
+                }
+            }
+        }
+        Ok(read)
+    }
+
+    /// Every grant in the table (Scan, strongly consistent, all pages), for listing.
+    pub async fn all_grants(&self) -> Result<Read<Grant>> {
+        let mut pages =
+            self.client.scan().table_name(&self.table).consistent_read(true).into_paginator().items().send();
+        let mut read = Read::default();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| Error::aws("Scan", e))?;
+            match grant_from_item(&item) {
+                Ok(g) => read.grants.push(g),
+                Err(why) => read.malformed.push(why),
+            }
+        }
+        Ok(read)
+    }
+
+    /// Deletes the item `pk`/`sk`; `false` when there was none.
+    pub async fn delete(&self, pk: &str, sk: &str) -> Result<bool> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(sk.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| Error::aws("DeleteItem", e))?;
+        Ok(out.attributes().is_some_and(|a| !a.is_empty()))
     }
 }
 

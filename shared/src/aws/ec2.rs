@@ -6,7 +6,7 @@ use aws_sdk_ec2::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use ipnet::IpNet;
 
-use crate::domain::{Peering, PeeringStatus, Route, RouteTable, RouteTarget, Side, VpcSide};
+use crate::domain::{Peering, PeeringStatus, Route, RouteTable, RouteTarget, Side, Vpc, VpcSide};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -172,6 +172,19 @@ impl Ec2 {
             Err(e) if e.code() == Some("InvalidRoute.NotFound") => Ok(false),
             Err(e) => Err(Error::aws("DeleteRoute", e)),
         }
+    }
+
+    /// Every VPC of the account in this region (all pages), with its CIDRs and `Name` tag.
+    pub async fn vpcs(&self) -> Result<Vec<Vpc>> {
+        let mut pages = self.client.describe_vpcs().max_results(1000).into_paginator().send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| Error::aws("DescribeVpcs", e))?;
+            all.extend(page.vpcs().iter().filter_map(|v| {
+                Some(Vpc { id: v.vpc_id()?.to_string(), cidrs: vpc_cidrs(v), name: tags_of(v.tags()).remove("Name") })
+            }));
+        }
+        Ok(all)
     }
 }
 

@@ -28,6 +28,24 @@ pub struct Entry {
     pub details: serde_json::Value,
 }
 
+/// A report summary in the ledger (its keys are added by [`Ledger::record_report`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportEntry {
+    pub action: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub dry_run: bool,
+    pub remediate: bool,
+    pub total: usize,
+    /// Counts by severity and by code (non-zero codes only).
+    pub by_severity: std::collections::BTreeMap<String, usize>,
+    pub by_code: std::collections::BTreeMap<String, usize>,
+    pub remediated: usize,
+    /// `s3://…` addresses of the report, or where else it went.
+    pub report: Vec<String>,
+}
+
 pub fn rfc3339(epoch_nanos: i128) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(epoch_nanos)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
@@ -81,6 +99,24 @@ impl Ledger {
         }
     }
 
+    /// Appends a record unless the newest one for `pk` already says the same (same action and
+    /// reason): a sweep meets the same undecided resource every few minutes, and the ledger keeps
+    /// one record per change of mind, not one per sweep. `true` when a record was written.
+    pub async fn record_unless_repeated(
+        &self,
+        pk: &str,
+        action: &str,
+        reason: Option<String>,
+        dry_run: bool,
+        details: serde_json::Value,
+    ) -> Result<bool> {
+        let latest = self.latest(pk, 1).await?;
+        if latest.first().is_some_and(|e| e.action == action && e.reason == reason && e.dry_run == dry_run) {
+            return Ok(false);
+        }
+        self.record(pk, action, reason, dry_run, details).await.map(|_| true)
+    }
+
     /// The newest records for `pk`, newest first.
     pub async fn latest(&self, pk: &str, limit: i32) -> Result<Vec<Entry>> {
         let out = self
@@ -102,6 +138,36 @@ impl Ledger {
                     .map_err(|e| Error::Unexpected(format!("ledger entry under {pk}: {e}")))
             })
             .collect()
+    }
+
+    /// Appends a report summary: `pk = report#<account>#<region>`, `sk = <generated_at>`
+    /// (DESIGN.md "Ledger"), with the counts and where the full report lies. Conditional like
+    /// every ledger write.
+    pub async fn record_report(
+        &self,
+        account: &str,
+        region: &str,
+        generated_at: &str,
+        summary: &ReportEntry,
+    ) -> Result<()> {
+        let mut item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(summary).map_err(|e| Error::Unexpected(format!("ledger report entry: {e}")))?;
+        item.insert("pk".into(), AttributeValue::S(format!("report#{account}#{region}")));
+        item.insert("sk".into(), AttributeValue::S(generated_at.to_string()));
+        item.insert("actor".into(), AttributeValue::S(self.actor.to_string()));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) AND attribute_not_exists(sk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(Error::aws("PutItem", e)),
+        }
     }
 
     /// Every record for `pk`, oldest first.

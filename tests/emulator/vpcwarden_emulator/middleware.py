@@ -48,6 +48,7 @@ class VpcwardenMiddleware:
             "status": None,
             "fault": False,
         }
+        self.requests.attribute(entry, info.access_key)
 
         decision = self.faults.decide(info.service, info.action)
         if decision is not None:
@@ -84,6 +85,7 @@ class VpcwardenMiddleware:
             entry["status"] = 500
             self.requests.record(entry)
             raise
+        result = self.requests.observe(entry, result)
         self.requests.record(entry)
         return result
 
@@ -125,6 +127,8 @@ class VpcwardenMiddleware:
             if method == "DELETE":
                 self.requests.clear()
                 return 200, []
+        elif path == "/usage" and method == "GET":
+            return 200, self.requests.usage(**query)
         elif path == "/clock":
             if method == "POST":
                 body = _json_body(environ)
@@ -137,7 +141,7 @@ class VpcwardenMiddleware:
                 return 200, {"offset_seconds": 0}
         elif path == "/reset" and method == "POST":
             self.faults.clear(counters=True)
-            self.requests.clear()
+            self.requests.reset()
             clock.reset()
             return 200, {"reset": True}
         elif path in ("", "/health") and method == "GET":

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 _CREDENTIAL = re.compile(r"Credential=([^,\s]+)")
+_ASSUMED_KEY = re.compile(rb"<AccessKeyId>\s*([^<\s]+)\s*</AccessKeyId>")
+_ASSUMED_ARN = re.compile(rb"<AssumedRoleUser>.*?<Arn>\s*([^<\s]+)\s*</Arn>", re.S)
 # Unsigned calls moto itself routes by action (moto_server/werkzeug_app.py).
 _UNSIGNED_ACTIONS = {
     "AssumeRoleWithSAML": "sts",
@@ -139,13 +141,56 @@ def identify(environ: dict[str, Any]) -> CallInfo:
 
 
 class RequestLog:
+    """The log of AWS calls, and who made them.
+
+    Each entry carries ``access_key`` (from the SigV4 credential scope) and ``source_key``: the
+    key that started the chain, so a call made with temporary credentials from ``AssumeRole``
+    is attributed to whoever assumed the role (``assumed_role`` names that role's ARN). The
+    per-key usage (``usage()``: source key, assumed role, service, action, count) survives
+    ``clear()`` (DELETE /requests) and is emptied only by ``reset()``, like the key mapping.
+    """
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: deque[dict[str, Any]] = deque(maxlen=MAX_ENTRIES)
+        # temporary access key id -> (source key, role ARN)
+        self._assumed: dict[str, tuple[str, str | None]] = {}
+        self._usage: dict[tuple[str, str | None, str | None, str | None], int] = {}
+
+    def attribute(self, entry: dict[str, Any], access_key: str | None) -> None:
+        """Adds ``access_key``, ``source_key`` and ``assumed_role`` to an entry."""
+        with self._lock:
+            source, role = self._assumed.get(access_key or "", (access_key, None))
+        entry["access_key"] = access_key
+        entry["source_key"] = source
+        entry["assumed_role"] = role
+
+    def observe(self, entry: dict[str, Any], result: Any) -> Any:
+        """Called with the answer of every call; for a successful ``AssumeRole`` it reads the
+        new temporary key id from the answer (buffering it) and maps it to the caller's source
+        key. Returns the answer to send."""
+        if entry.get("service") != "sts" or entry.get("action") != "AssumeRole" or entry.get("status") != 200:
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
+        key = _ASSUMED_KEY.search(body)
+        if key and entry.get("source_key"):
+            arn = _ASSUMED_ARN.search(body)
+            role = _role_arn(arn.group(1).decode()) if arn else None
+            with self._lock:
+                self._assumed[key.group(1).decode()] = (entry["source_key"], role)
+        return [body]
 
     def record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self._entries.append(entry)
+            if entry.get("source_key"):
+                k = (entry["source_key"], entry.get("assumed_role"), entry.get("service"), entry.get("action"))
+                self._usage[k] = self._usage.get(k, 0) + 1
 
     def list(self, **filters: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -154,6 +199,29 @@ class RequestLog:
             entries = [e for e in entries if str(e.get(key)) == value]
         return entries
 
+    def usage(self, **filters: str) -> list[dict[str, Any]]:
+        with self._lock:
+            items = sorted(self._usage.items(), key=lambda kv: tuple(x or "" for x in kv[0]))
+        out = [
+            {"source_key": s, "assumed_role": r, "service": svc, "action": a, "count": n}
+            for (s, r, svc, a), n in items
+        ]
+        for key, value in filters.items():
+            out = [u for u in out if str(u.get(key)) == value]
+        return out
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._assumed.clear()
+            self._usage.clear()
+
+
+def _role_arn(assumed_arn: str) -> str:
+    """arn:aws:sts::111:assumed-role/name/session -> arn:aws:iam::111:role/name"""
+    m = re.match(r"arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/", assumed_arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else assumed_arn

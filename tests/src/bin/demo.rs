@@ -1,14 +1,22 @@
 //! `make demo`: a small two-account estate in the local emulator, and vpcwarden's functions run
 //! through the Lambda Runtime API exactly as Lambda runs them. Prints what happened.
 use serde_json::Value;
+use std::collections::HashMap;
 use vpcwarden_tests::events::schedule;
 use vpcwarden_tests::seed::{self, SeededVpc};
 use vpcwarden_tests::stage::Stage;
-use vpcwarden_tests::{tables, ACCOUNT, REGION};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use vpcwarden_tests::privatelink::{
+    self, connection_states, principal, sns_event, stream_event, stream_record, Service,
+};
+use vpcwarden_tests::{bin_path, tables, ACCOUNT, REGION};
 
 const PAYMENTS: &str = "222222222222";
 const ANALYTICS: &str = "333333333333";
 const STRANGER: &str = "444444444444";
+const ACME: &str = "555555555555";
+const GLOBEX: &str = "666666666666";
 
 fn heading(text: &str) {
     println!("\n== {text}");
@@ -113,5 +121,93 @@ async fn main() {
         .map(|o| format!("{} {}", o["pcx"].as_str().unwrap_or(""), o["action"].as_str().unwrap_or("")))
         .collect();
     println!("  {}", summary.join("; "));
+
+    vendor_onboarding(&stage).await;
     println!("\nDone. Run `make test` for the full suite.");
+}
+
+/// Runs the `vpcwarden` CLI against the emulator, echoing the command and its output.
+fn cli(stage: &Stage, args: &[&str]) {
+    println!("  $ vpcwarden {}", args.join(" "));
+    let out = std::process::Command::new(bin_path("vpcwarden"))
+        .args(args)
+        .env_clear()
+        .envs(stage.env(&[]))
+        .output()
+        .expect("the vpcwarden CLI runs");
+    for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+        println!("    {line}");
+    }
+    assert!(out.status.success(), "vpcwarden {} failed", args.join(" "));
+}
+
+/// The allowlist item of a grant as it now stands, for the stream record Lambda would deliver.
+async fn grant_item(stage: &Stage, service: &Service, account: &str) -> Option<HashMap<String, AttributeValue>> {
+    let key = [("pk", format!("endpoint#{}", service.id)), ("sk", format!("account#{account}"))]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::S(v)))
+        .collect();
+    let out = stage.aws.dynamodb().await.get_item().table_name(tables::ALLOWLIST).set_key(Some(key)).send().await;
+    out.expect("GetItem").item().cloned()
+}
+
+async fn show_connections(stage: &Stage, service: &Service, vendors: &[(&str, &str)]) {
+    for (endpoint, state) in connection_states(&stage.aws, &service.id).await {
+        let who = vendors.iter().find(|(e, _)| *e == endpoint).map_or("?", |(_, w)| w);
+        println!("  {endpoint}  {state:<18} {who}");
+    }
+}
+
+/// PrivateLink: a vendor on the allowlist connects and it just works; one that is not waits
+/// until granted; a grant that ends disconnects it.
+async fn vendor_onboarding(stage: &Stage) {
+    heading("PrivateLink: our endpoint service (behind an NLB), acceptance required");
+    let provider = privatelink::provider(&stage.aws, true).await;
+    let service = privatelink::service(&stage.aws, &provider, &[principal(ACME), principal(GLOBEX)]).await;
+    println!("  {} ({})", service.id, service.name);
+
+    heading("The network team grants ACME with the CLI");
+    cli(
+        stage,
+        &[
+            "grant",
+            "endpoint",
+            "--service",
+            &service.id,
+            "--account",
+            ACME,
+            "--expires",
+            "90d",
+            "--note",
+            "ACME support contract",
+        ],
+    );
+    cli(stage, &["grants", "list"]);
+
+    heading("ACME and Globex create interface endpoints to it");
+    let acme = privatelink::consumer(&stage.aws, ACME, "10.20.0.0/16").await.connect(&service).await;
+    let globex = privatelink::consumer(&stage.aws, GLOBEX, "10.30.0.0/16").await.connect(&service).await;
+    let vendors = [(acme.as_str(), "ACME"), (globex.as_str(), "Globex")];
+    show_connections(stage, &service, &vendors).await;
+
+    heading("endpoint-approver, woken by the connection notifications (SNS)");
+    let approver = stage.function("endpoint-approver", &[("REVOKE_ON_REMOVAL", "true")]);
+    for (endpoint, owner) in [(&acme, ACME), (&globex, GLOBEX)] {
+        let event = sns_event("Connect", &service.id, endpoint, owner, "pendingAcceptance");
+        approver.invoke(event).await.unwrap_or_else(|e| panic!("approver failed: {e}\n{}", approver.logs()));
+    }
+    show_connections(stage, &service, &vendors).await;
+
+    heading("Globex signs; the grant's stream record approves its waiting endpoint at once");
+    cli(stage, &["grant", "endpoint", "--service", &service.id, "--account", GLOBEX, "--max-endpoints", "2"]);
+    let item = grant_item(stage, &service, GLOBEX).await.expect("Globex's grant");
+    approver.invoke(stream_event(vec![stream_record("INSERT", &item, false)])).await.expect("stream INSERT");
+    show_connections(stage, &service, &vendors).await;
+
+    heading("ACME's contract ends: revoking the grant disconnects it (REVOKE_ON_REMOVAL=true)");
+    let item = grant_item(stage, &service, ACME).await.expect("ACME's grant");
+    cli(stage, &["revoke", "endpoint", "--service", &service.id, "--account", ACME]);
+    approver.invoke(stream_event(vec![stream_record("REMOVE", &item, false)])).await.expect("stream REMOVE");
+    show_connections(stage, &service, &vendors).await;
+    cli(stage, &["connections", "--service", &service.id]);
 }

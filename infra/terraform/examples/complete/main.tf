@@ -16,6 +16,7 @@ provider "aws" {
 
   # Only relevant with an emulator; all false / unset against AWS.
   skip_credentials_validation = local.emulated
+  skip_requesting_account_id  = local.emulated
   skip_metadata_api_check     = local.emulated
   skip_region_validation      = local.emulated
   s3_use_path_style           = local.emulated
@@ -41,9 +42,10 @@ data "aws_caller_identity" "current" {}
 module "vpcwarden" {
   source = "../.."
 
-  name_prefix   = "vpcwarden"
-  architecture  = "arm64"
-  artifacts_dir = coalesce(var.artifacts_dir, "${path.module}/../../../../target/lambda")
+  name_prefix         = "vpcwarden"
+  architecture        = "arm64"
+  artifacts_dir       = coalesce(var.artifacts_dir, "${path.module}/../../../../target/lambda")
+  deletion_protection = var.deletion_protection
 
   unlisted_action      = "ignore"
   endpoint_service_ids = var.endpoint_service_ids

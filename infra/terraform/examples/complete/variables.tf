@@ -16,6 +16,12 @@ variable "aws_endpoints" {
   default     = {}
 }
 
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection on the allowlist and ledger tables (keep true; false lets `terraform destroy` remove them)."
+  type        = bool
+  default     = true
+}
+
 variable "artifacts_dir" {
   description = "Folder with <function>/bootstrap.zip from `cargo lambda build --release --arm64 --output-format zip`; default: the repository's target/lambda."
   type        = string

@@ -21,7 +21,7 @@ locals {
     requester = [
       {
         sid        = "Describe"
-        actions    = ["ec2:DescribeVpcPeeringConnections", "ec2:DescribeVpcs", "ec2:DescribeRouteTables"]
+        actions    = ["ec2:DescribeRouteTables"]
         resources  = ["*"]
         conditions = []
       },

@@ -1,0 +1,200 @@
+//! What invoked the approver. Every trigger is a hint about which services (and accounts) to look
+//! at: the connections and the grants are always re-read.
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_lambda_events::dynamodb::Event as StreamEvent;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::sns::SnsEvent;
+use serde_json::Value;
+
+use crate::aws::grant_item::{grant_from_item, Item};
+use crate::domain::ids::{is_account_id, is_endpoint_id, is_endpoint_service_id};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Scheduled sweep: every managed service.
+    Sweep,
+    /// Endpoint connection notification(s) from SNS: settle the named services (an empty set:
+    /// the message named none, so settle every managed service).
+    Notification { services: BTreeSet<String>, hints: Vec<Hint> },
+    /// The allowlist table's stream: per service, the accounts whose grants changed.
+    Grants {
+        services: BTreeMap<String, GrantChanges>,
+        /// Changes that concern no endpoint grant (peering grants), said in the answer.
+        ignored: Vec<String>,
+        /// Stream records about items that are not valid grants: they grant nothing.
+        malformed: Vec<String>,
+    },
+}
+
+/// What one notification said (for the answer and the logs; never trusted for decisions).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Hint {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// Accounts whose grant for one service changed in a stream batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GrantChanges {
+    /// INSERT or MODIFY: approve their pending connections now.
+    pub changed: BTreeSet<String>,
+    /// REMOVE (by a person or by TTL): revoke when configured.
+    pub removed: BTreeSet<String>,
+    /// The subset of `removed` deleted by DynamoDB's TTL (the grant expired).
+    pub expired: BTreeSet<String>,
+}
+
+impl Trigger {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Trigger::Sweep => "sweep",
+            Trigger::Notification { .. } => "notification",
+            Trigger::Grants { .. } => "allowlist-stream",
+        }
+    }
+}
+
+pub fn parse(event: Value) -> Result<Trigger> {
+    if let Some(records) = event.get("Records") {
+        let first = records
+            .as_array()
+            .and_then(|r| r.first())
+            .ok_or_else(|| Error::BadEvent("`Records` is empty or not a list".into()))?;
+        let source =
+            first.get("EventSource").or_else(|| first.get("eventSource")).and_then(Value::as_str).unwrap_or_default();
+        return match source {
+            "aws:sns" => notification(event),
+            "aws:dynamodb" => stream(event),
+            other => Err(Error::BadEvent(format!(
+                "records from `{other}`; expected aws:sns (connection notifications) or aws:dynamodb (allowlist stream)"
+            ))),
+        };
+    }
+    let event: EventBridgeEvent<Value> = serde_json::from_value(event)
+        .map_err(|e| Error::BadEvent(format!("not an SNS, DynamoDB stream or EventBridge event ({e})")))?;
+    match (event.source.as_str(), event.detail_type.as_str()) {
+        ("aws.events", "Scheduled Event") => Ok(Trigger::Sweep),
+        (source, detail_type) => Err(Error::BadEvent(format!(
+            "unsupported event source `{source}` / detail-type `{detail_type}`; expected a schedule"
+        ))),
+    }
+}
+
+fn notification(event: Value) -> Result<Trigger> {
+    let event: SnsEvent = serde_json::from_value(event).map_err(|e| Error::BadEvent(format!("SNS event: {e}")))?;
+    let mut services = BTreeSet::new();
+    let mut hints = Vec::new();
+    let mut wake_all = false;
+    for record in &event.records {
+        let hint = hint(&record.sns.message)?;
+        match &hint.service_id {
+            Some(id) => {
+                services.insert(id.clone());
+            }
+            None => wake_all = true,
+        }
+        hints.push(hint);
+    }
+    if wake_all {
+        services.clear();
+    }
+    Ok(Trigger::Notification { services, hints })
+}
+
+/// Reads the (undocumented) notification body leniently: whatever is missing or not JSON is a
+/// plain wake-up; an id that is present but malformed is an error (it cannot come from AWS).
+fn hint(message: &str) -> Result<Hint> {
+    let Ok(Value::Object(body)) = serde_json::from_str::<Value>(message) else {
+        return Ok(Hint::default());
+    };
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+    let hint = Hint {
+        event: text("eventType").or_else(|| text("notificationType")),
+        service_id: text("serviceId"),
+        endpoint_id: text("vpcEndpointId"),
+        owner: text("vpcEndpointOwner"),
+        state: text("vpcEndpointState"),
+    };
+    let check = |value: &Option<String>, ok: fn(&str) -> bool, what: &str| match value {
+        Some(v) if !ok(v) => Err(Error::BadEvent(format!("the connection notification names `{v}` as {what}"))),
+        _ => Ok(()),
+    };
+    check(&hint.service_id, is_endpoint_service_id, "serviceId")?;
+    check(&hint.endpoint_id, is_endpoint_id, "vpcEndpointId")?;
+    check(&hint.owner, is_account_id, "vpcEndpointOwner")?;
+    Ok(hint)
+}
+
+#[derive(serde::Deserialize)]
+struct Keys {
+    pk: String,
+    sk: String,
+}
+
+fn stream(event: Value) -> Result<Trigger> {
+    let event: StreamEvent =
+        serde_json::from_value(event).map_err(|e| Error::BadEvent(format!("DynamoDB stream event: {e}")))?;
+    let mut services: BTreeMap<String, GrantChanges> = BTreeMap::new();
+    let mut ignored = Vec::new();
+    let mut malformed = Vec::new();
+    for record in &event.records {
+        let id = &record.event_id;
+        let keys: Keys = serde_dynamo::from_item(record.change.keys.clone())
+            .map_err(|e| Error::BadEvent(format!("stream record {id}: Keys must hold pk and sk strings ({e})")))?;
+        let (pk, sk) = (keys.pk.as_str(), keys.sk.as_str());
+        let removed = match record.event_name.as_str() {
+            "INSERT" | "MODIFY" => false,
+            "REMOVE" => true,
+            other => return Err(Error::BadEvent(format!("stream record {id}: unknown eventName `{other}`"))),
+        };
+        if pk.starts_with("peering#") {
+            ignored.push(format!("{} {pk}/{sk}: a peering grant", record.event_name));
+            continue;
+        }
+        let service = pk.strip_prefix("endpoint#").filter(|s| is_endpoint_service_id(s));
+        let account = sk.strip_prefix("account#").filter(|a| is_account_id(a));
+        let (Some(service), Some(account)) = (service, account) else {
+            malformed.push(format!(
+                "allowlist item {pk}/{sk}: not a grant key (endpoint#<vpce-svc-id> / account#<12 digits>)"
+            ));
+            continue;
+        };
+        if !removed {
+            // The table is re-read before deciding; a malformed new image is reported here.
+            let image: Item = record.change.new_image.clone().into();
+            if !image.is_empty() {
+                if let Err(why) = grant_from_item(&image) {
+                    malformed.push(why);
+                }
+            }
+        }
+        let changes = services.entry(service.to_string()).or_default();
+        if removed {
+            changes.removed.insert(account.to_string());
+            let by_ttl = record
+                .user_identity
+                .as_ref()
+                .is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com");
+            if by_ttl {
+                changes.expired.insert(account.to_string());
+            }
+        } else {
+            changes.changed.insert(account.to_string());
+        }
+    }
+    Ok(Trigger::Grants { services, ignored, malformed })
+}
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+mod tests;

@@ -1,0 +1,216 @@
+//! The drawing of the estate: written as Graphviz DOT, laid out and rendered to SVG by
+//! `layout-rs` (pure Rust, no external program). VPCs are boxes with their CIDRs, peering
+//! connections are edges from requester to accepter coloured by status and findings, endpoint
+//! services are boxes with an edge from each consumer account.
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use super::{Estate, Health};
+use crate::domain::Severity;
+
+/// Above this many nodes the drawing keeps the elements with findings (and what they connect)
+/// first: a layout of thousands of nodes is neither quick nor readable.
+pub const MAX_DRAWN_NODES: usize = 240;
+
+pub fn severity_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "#7f1d1d",
+        Severity::High => "#dc2626",
+        Severity::Medium => "#ea580c",
+        Severity::Low => "#ca8a04",
+    }
+}
+
+const OK: &str = "#16a34a";
+const PENDING: &str = "#2563eb";
+const INACTIVE: &str = "#6b7280";
+
+/// A DOT string literal.
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn edge_style(status: &str, health: &Health) -> (String, bool, u8) {
+    let dashed = status != "active";
+    match health.worst {
+        Some(s) => (severity_colour(s).to_string(), dashed, 2),
+        None if status == "active" => (OK.to_string(), false, 1),
+        None if status == "pending-acceptance" || status == "provisioning" => (PENDING.to_string(), true, 1),
+        None => (INACTIVE.to_string(), true, 1),
+    }
+}
+
+fn account_node(service: &str, account: &str) -> String {
+    format!("consumer:{service}:{account}")
+}
+
+/// Which VPCs, peerings and services to draw, keeping the ones with findings when there are too many.
+struct Selection {
+    vpcs: BTreeSet<String>,
+    peerings: BTreeSet<String>,
+    services: BTreeSet<String>,
+    total_nodes: usize,
+    drawn_nodes: usize,
+}
+
+fn select(estate: &Estate) -> Selection {
+    let service_nodes = |s: &super::EstateService| 1 + s.consumers.len();
+    let total_nodes = estate.vpcs.len() + estate.services.iter().map(service_nodes).sum::<usize>();
+    let mut sel = Selection {
+        vpcs: BTreeSet::new(),
+        peerings: BTreeSet::new(),
+        services: BTreeSet::new(),
+        total_nodes,
+        drawn_nodes: 0,
+    };
+    if total_nodes <= MAX_DRAWN_NODES {
+        sel.vpcs = estate.vpcs.iter().map(|v| v.id.clone()).collect();
+        sel.peerings = estate.peerings.iter().map(|p| p.id.clone()).collect();
+        sel.services = estate.services.iter().map(|s| s.id.clone()).collect();
+        sel.drawn_nodes = total_nodes;
+        return sel;
+    }
+    // Worst first: elements with findings, by severity, then the rest in order.
+    let mut peerings: Vec<&super::EstatePeering> = estate.peerings.iter().collect();
+    peerings.sort_by_key(|p| std::cmp::Reverse(p.health.worst));
+    let mut services: Vec<&super::EstateService> = estate.services.iter().collect();
+    services.sort_by_key(|s| {
+        std::cmp::Reverse(s.health.worst.max(s.consumers.iter().filter_map(|c| c.health.worst).max()))
+    });
+    let mut budget = MAX_DRAWN_NODES;
+    for s in services {
+        if service_nodes(s) > budget {
+            continue;
+        }
+        budget -= service_nodes(s);
+        sel.services.insert(s.id.clone());
+    }
+    for p in peerings {
+        let new = [&p.requester_vpc, &p.accepter_vpc].into_iter().filter(|v| !sel.vpcs.contains(*v)).count();
+        if new > budget {
+            continue;
+        }
+        budget -= new;
+        sel.vpcs.insert(p.requester_vpc.clone());
+        sel.vpcs.insert(p.accepter_vpc.clone());
+        sel.peerings.insert(p.id.clone());
+    }
+    sel.drawn_nodes = MAX_DRAWN_NODES - budget;
+    sel
+}
+
+/// The estate as a DOT graph, and a note when only part of it is drawn.
+pub fn dot(estate: &Estate) -> (String, Option<String>) {
+    let sel = select(estate);
+    let mut out = String::from("digraph estate {\n  node [shape=box, fontsize=12];\n");
+    for v in estate.vpcs.iter().filter(|v| sel.vpcs.contains(&v.id)) {
+        let mut label = String::new();
+        if let Some(name) = &v.name {
+            let _ = writeln!(label, "{name}");
+        }
+        let _ = write!(label, "{}\n{} {}", v.id, v.account, v.region);
+        for c in &v.cidrs {
+            let _ = write!(label, "\n{c}");
+        }
+        let fill = if v.audited { "#dbeafe" } else { "#f3f4f6" };
+        let _ = writeln!(out, "  {} [label={}, style=filled, fillcolor={}];", quote(&v.id), quote(&label), quote(fill));
+    }
+    for p in estate.peerings.iter().filter(|p| sel.peerings.contains(&p.id)) {
+        let (colour, dashed, width) = edge_style(&p.status, &p.health);
+        let mut label = format!("{}\n{}", p.id, p.status);
+        if !p.health.codes.is_empty() {
+            let codes: Vec<&str> = p.health.codes.iter().map(|c| c.as_str()).collect();
+            let _ = write!(label, "\n{}", codes.join("\n"));
+        }
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label={}, color={}, penwidth={width}{}];",
+            quote(&p.requester_vpc),
+            quote(&p.accepter_vpc),
+            quote(&label),
+            quote(&colour),
+            if dashed { ", style=dashed" } else { "" }
+        );
+    }
+    for s in estate.services.iter().filter(|s| sel.services.contains(&s.id)) {
+        let node = format!("service:{}", s.id);
+        let mut label = format!("endpoint service\n{}\n{} {}", s.id, s.account, s.region);
+        if !s.acceptance_required {
+            label.push_str("\nauto-accept");
+        }
+        let border = s.health.worst.map_or("black", severity_colour);
+        let _ = writeln!(
+            out,
+            "  {} [label={}, style=filled, fillcolor=\"#fef3c7\", color={}];",
+            quote(&node),
+            quote(&label),
+            quote(border)
+        );
+        for c in &s.consumers {
+            let states: Vec<String> = c.connections.iter().map(|(state, n)| format!("{n} {state}")).collect();
+            let label = format!("account {}\n{}", c.account, states.join("\n"));
+            let connected = c.connections.keys().any(|k| k == "available" || k == "pending" || k == "partial");
+            let (colour, dashed, width) = match c.health.worst {
+                Some(sev) => (severity_colour(sev), !connected, 2),
+                None if connected => (OK, false, 1),
+                None => (INACTIVE, true, 1),
+            };
+            let id = account_node(&s.id, &c.account);
+            let _ = writeln!(out, "  {} [label={}, color={}];", quote(&id), quote(&label), quote(colour));
+            let _ = writeln!(
+                out,
+                "  {} -> {} [color={}, penwidth={width}{}];",
+                quote(&id),
+                quote(&node),
+                quote(colour),
+                if dashed { ", style=dashed" } else { "" }
+            );
+        }
+    }
+    out.push_str("}\n");
+    let note = (sel.drawn_nodes < sel.total_nodes).then(|| {
+        format!(
+            "The drawing shows {} of {} nodes: those with findings first (the full estate is in the JSON report).",
+            sel.drawn_nodes, sel.total_nodes
+        )
+    });
+    (out, note)
+}
+
+/// The estate drawn as an SVG document (without an XML declaration, ready to inline), and a
+/// note when only part of it is drawn. An error says why nothing could be drawn.
+pub fn svg(estate: &Estate) -> Result<(String, Option<String>), String> {
+    let (dot, note) = dot(estate);
+    if estate.vpcs.is_empty() && estate.services.is_empty() {
+        return Err("nothing to draw: no VPC and no endpoint service was read".into());
+    }
+    // The layout library asserts on graphs it cannot handle: a drawing is not worth a failed report.
+    let rendered = std::panic::catch_unwind(|| {
+        let mut parser = layout::gv::DotParser::new(&dot);
+        let graph = parser.process().map_err(|e| format!("the DOT graph does not parse: {e}"))?;
+        let mut builder = layout::gv::GraphBuilder::new();
+        builder.visit_graph(&graph);
+        let mut visual = builder.get();
+        let mut writer = layout::backends::svg::SVGWriter::new();
+        visual.do_it(false, false, false, &mut writer);
+        Ok::<String, String>(writer.finalize())
+    })
+    .map_err(|_| "the layout library failed on this graph".to_string())??;
+    let svg = match rendered.find("<svg") {
+        Some(start) => rendered[start..].to_string(),
+        None => return Err("the layout library produced no SVG".into()),
+    };
+    Ok((svg, note))
+}

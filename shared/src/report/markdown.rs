@@ -1,0 +1,88 @@
+//! The report as Markdown (GitHub-flavoured tables), for tickets, chat and pull requests.
+use std::fmt::Write;
+
+use super::{severity_name, Report, ScopeState};
+
+/// A table cell: one line, pipes escaped.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# vpcwarden drift report\n");
+    let _ = writeln!(
+        out,
+        "Generated {} for account(s) {} in {} (schema version {}).\n",
+        report.generated_at,
+        report.scope.accounts.join(", "),
+        report.scope.regions.join(", "),
+        report.schema_version
+    );
+
+    let _ = writeln!(out, "## Scopes\n\n| account | region | status | findings | detail |\n|---|---|---|---|---|");
+    for s in &report.scope.scopes {
+        let (status, detail) = match s.status {
+            ScopeState::Ok => ("ok", s.notes.join("; ")),
+            ScopeState::Failed => ("**failed**", s.error.clone().unwrap_or_default()),
+        };
+        let findings = s.findings.map(|n| n.to_string()).unwrap_or_else(|| "–".into());
+        let _ = writeln!(out, "| {} | {} | {status} | {findings} | {} |", s.account, s.region, cell(&detail));
+    }
+
+    let _ = writeln!(out, "\n## Summary\n\n**{} finding(s)**\n", report.summary.total);
+    let _ = writeln!(out, "| severity | count |\n|---|---|");
+    for (severity, n) in report.summary.by_severity.iter().rev() {
+        let _ = writeln!(out, "| {} | {n} |", severity_name(*severity));
+    }
+    let found = report.summary.found_codes();
+    if !found.is_empty() {
+        let _ = writeln!(out, "\n| code | severity | count |\n|---|---|---|");
+        for (code, n) in found {
+            let _ = writeln!(out, "| `{}` | {} | {n} |", code.as_str(), severity_name(code.severity()));
+        }
+    }
+
+    let _ = writeln!(out, "\n## Findings\n");
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "No findings.");
+    } else {
+        let _ = writeln!(out, "| severity | code | resource | account / region | finding | remediation |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for f in &report.findings {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | `{}` | {} / {} | {} | {} |",
+                severity_name(f.severity),
+                f.code.as_str(),
+                cell(&f.resource),
+                f.account,
+                f.region,
+                cell(&f.message),
+                cell(&f.remediation)
+            );
+        }
+    }
+
+    if !report.remediation.is_empty() {
+        let _ =
+            writeln!(out, "\n## Remediation\n\n| outcome | change | route table | destination | connection | detail |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for r in &report.remediation {
+            let (change, pcx) = match &r.change {
+                crate::core::RouteChange::Create { pcx, .. } => ("create", pcx.as_str()),
+                crate::core::RouteChange::Delete { pcx, .. } => ("delete", pcx.as_str()),
+                crate::core::RouteChange::Conflict { .. } => ("conflict", ""),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {change} | {} | {} | {pcx} | {} |",
+                r.outcome.as_str(),
+                r.change.route_table(),
+                r.change.destination(),
+                cell(r.error.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    out
+}

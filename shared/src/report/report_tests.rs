@@ -1,0 +1,291 @@
+use super::*;
+use crate::core::audit::{audit, Desired, EndpointService, Observed};
+use crate::core::endpoint::{Connection, LoadBalancerHealth, TargetGroupHealth};
+use crate::domain::peering::MANAGED_TAG;
+use crate::domain::{Peering, RouteTarget, Vpc};
+use crate::fixtures::*;
+
+const GENERATED: &str = "2027-01-15T03:00:00Z";
+const SVC: &str = "vpce-svc-0123456789abcdef0";
+
+/// My hub with one managed active peering whose route is missing from one table, and an
+/// endpoint service allowing `*` with one consumer.
+fn observed() -> Observed {
+    let mut p = Peering { status: PeeringStatus::Active, ..peering() };
+    p.tags.insert(MANAGED_TAG.into(), "true".into());
+    Observed {
+        account: ME.into(),
+        region: "us-east-1".into(),
+        vpcs: vec![Vpc { id: "vpc-acc".into(), cidrs: nets(&["10.0.0.0/16"]), name: Some("hub <main>".into()) }],
+        route_tables: vec![
+            table("rtb-1", "vpc-acc", &[("10.1.0.0/16", pcx(&p.id))]),
+            table("rtb-2", "vpc-acc", &[("10.0.0.0/16", RouteTarget::Local)]),
+        ],
+        peerings: vec![p],
+        services: vec![EndpointService {
+            id: SVC.into(),
+            name: "svc".into(),
+            acceptance_required: true,
+            allowed_principals: vec!["*".into()],
+            connections: vec![Connection {
+                endpoint_id: "vpce-0aaa0000000000001".into(),
+                service_id: SVC.into(),
+                account: PEER.into(),
+                state: ConnectionState::Available,
+                created_at: None,
+            }],
+            load_balancers: vec![LoadBalancerHealth {
+                arn: "lb".into(),
+                target_groups: vec![TargetGroupHealth { arn: "tg".into(), healthy: 1, total: 1 }],
+            }],
+        }],
+        ledger_accepted: Default::default(),
+        holds_allowlist: true,
+    }
+}
+
+fn audited() -> ScopeResult {
+    let o = observed();
+    let d = Desired {
+        peering_grants: vec![grant()],
+        stale_pending: 86400,
+        expiry_warning: 14 * 86400,
+        ..Desired::default()
+    };
+    let findings = audit(&d, &o, NOW);
+    ScopeResult {
+        account: ME.into(),
+        region: "us-east-1".into(),
+        outcome: Ok(Box::new(Audited {
+            remedies: vec![Remedy {
+                change: RouteChange::Create {
+                    route_table: "rtb-2".into(),
+                    destination: net("10.1.0.0/16"),
+                    pcx: o.peerings[0].id.clone(),
+                },
+                account: ME.into(),
+                region: "us-east-1".into(),
+                outcome: RemedyOutcome::Applied,
+                error: None,
+            }],
+            observed: o,
+            findings,
+            notes: vec!["a note".into()],
+        })),
+    }
+}
+
+fn failed() -> ScopeResult {
+    ScopeResult {
+        account: "333333333333".into(),
+        region: "us-east-1".into(),
+        outcome: Err("cannot assume vpcwarden-audit in 333333333333: AccessDenied | not allowed".into()),
+    }
+}
+
+fn report() -> Report {
+    Report::build(GENERATED, &[audited(), failed()], None)
+}
+
+#[test]
+fn the_fixture_has_findings_of_several_severities() {
+    let codes: Vec<&str> = report().findings.iter().map(|f| f.code.as_str()).collect();
+    // The missing route (high, not remediated yet when found), `*` (critical), and the consumer
+    // without a grant (critical).
+    assert_eq!(codes, ["ENDPOINT_NOT_ALLOWLISTED", "ENDPOINT_SERVICE_WILDCARD_PRINCIPAL", "PEERING_ROUTE_MISSING"]);
+}
+
+#[test]
+fn summary_counts_every_severity_and_code_zeros_included() {
+    let s = report().summary;
+    assert_eq!(s.total, 3);
+    assert_eq!(s.by_severity.len(), 4);
+    assert_eq!(s.by_severity[&Severity::Critical], 2);
+    assert_eq!(s.by_severity[&Severity::Low], 0);
+    assert_eq!(s.by_code.len(), FindingCode::ALL.len());
+    assert_eq!(s.by_code[&FindingCode::PeeringRouteMissing], 1);
+    assert_eq!(s.found_codes()[0].0.severity(), Severity::Critical);
+}
+
+#[test]
+fn json_follows_the_versioned_schema() {
+    let v: serde_json::Value = serde_json::from_str(&report().json()).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["generated_at"], GENERATED);
+    assert_eq!(v["scope"]["accounts"], serde_json::json!([ME, "333333333333"]));
+    assert_eq!(v["scope"]["regions"], serde_json::json!(["us-east-1"]));
+    let scopes = v["scope"]["scopes"].as_array().unwrap();
+    assert_eq!(scopes[0]["status"], "ok");
+    assert_eq!(scopes[0]["findings"], 3);
+    assert_eq!(scopes[1]["status"], "failed");
+    assert!(scopes[1]["error"].as_str().unwrap().contains("AccessDenied"));
+    assert_eq!(v["summary"]["total"], 3);
+    for s in ["critical", "high", "medium", "low"] {
+        assert!(v["summary"]["by_severity"][s].is_u64(), "{s}");
+    }
+    for c in FindingCode::ALL {
+        assert!(v["summary"]["by_code"][c.as_str()].is_u64(), "{}", c.as_str());
+    }
+    let f = &v["findings"][0];
+    for field in ["code", "severity", "resource", "account", "region", "message", "remediation"] {
+        assert!(f[field].is_string(), "{field}: {f}");
+    }
+    assert_eq!(v["remediation"][0]["change"], "create");
+    assert_eq!(v["remediation"][0]["outcome"], "applied");
+    assert_eq!(v["remediation"][0]["route_table"], "rtb-2");
+    assert_eq!(v["estate"]["vpcs"].as_array().unwrap().len(), 2, "hub and its peer");
+}
+
+#[test]
+fn a_report_for_one_scope_covers_it_and_still_lists_every_scope() {
+    let r = Report::build(GENERATED, &[audited(), failed()], Some(("333333333333", "us-east-1")));
+    assert!(r.findings.is_empty());
+    assert_eq!(r.scope.accounts, ["333333333333"]);
+    assert_eq!(r.scope.scopes.len(), 2);
+    assert_eq!(r.failed_scopes().count(), 1);
+    let r = Report::build(GENERATED, &[audited(), failed()], Some((ME, "us-east-1")));
+    assert_eq!(r.summary.total, 3);
+    assert_eq!(r.scope.accounts, [ME]);
+}
+
+#[test]
+fn estate_colours_peerings_and_consumers_by_their_findings() {
+    let estate = report().estate;
+    let p = &estate.peerings[0];
+    assert_eq!((p.status.as_str(), p.managed), ("active", true));
+    assert_eq!(p.health.worst, Some(Severity::High), "the missing route names the connection");
+    assert_eq!(p.health.codes, [FindingCode::PeeringRouteMissing]);
+    let peer = estate.vpcs.iter().find(|v| v.id == "vpc-req").unwrap();
+    assert!(!peer.audited && peer.cidrs == ["10.1.0.0/16"]);
+    let s = &estate.services[0];
+    assert_eq!(s.health.worst, Some(Severity::Critical));
+    assert_eq!(s.consumers[0].account, PEER);
+    assert_eq!(s.consumers[0].connections["available"], 1);
+    assert_eq!(s.consumers[0].health.worst, Some(Severity::Critical));
+}
+
+#[test]
+fn markdown_has_the_summary_the_scopes_and_a_row_per_finding() {
+    let md = markdown(&report());
+    assert!(md.starts_with("# vpcwarden drift report"));
+    assert!(md.contains("| critical | 2 |"));
+    assert!(md.contains("| `PEERING_ROUTE_MISSING` | high | 1 |"));
+    assert!(md.contains("**failed**"));
+    assert!(md.contains("AccessDenied \\| not allowed"), "pipes are escaped");
+    assert_eq!(md.lines().filter(|l| l.starts_with("| critical | `") || l.starts_with("| high | `")).count(), 3);
+    assert!(md.contains("| applied | create | rtb-2 | 10.1.0.0/16 |"));
+}
+
+#[test]
+fn html_is_one_self_contained_page_with_a_drawing() {
+    let page = html(&report());
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<div id=\"estate\">\n<svg"), "the drawing is inline");
+    assert!(!page.contains("<?xml"));
+    assert!(
+        !page.contains("<script") && !page.contains("<link") && !page.contains("@import") && !page.contains("url(http")
+    );
+    for attr in ["src=\"http", "href=\"http", "src='http"] {
+        assert!(!page.contains(attr), "{attr}");
+    }
+    assert!(page.contains("hub &lt;main&gt;"), "labels are escaped in the drawing");
+    assert!(page.contains("ENDPOINT_SERVICE_WILDCARD_PRINCIPAL"));
+    assert!(page.contains("could not be audited"));
+    assert!(page.contains("id=\"remediation\""));
+}
+
+#[test]
+fn a_clean_report_says_so() {
+    let clean = ScopeResult {
+        account: ME.into(),
+        region: "us-east-1".into(),
+        outcome: Ok(Box::new(Audited {
+            observed: Observed { account: ME.into(), ..Observed::default() },
+            ..Audited::default()
+        })),
+    };
+    let r = Report::build(GENERATED, &[clean], None);
+    assert_eq!(r.summary.total, 0);
+    assert!(markdown(&r).contains("No findings."));
+    let page = html(&r);
+    assert!(page.contains("No findings.") && page.contains("estate-missing"));
+}
+
+#[test]
+fn dot_draws_vpcs_peerings_services_and_consumers() {
+    let (dot, note) = dot(&report().estate);
+    assert!(note.is_none());
+    assert!(dot.starts_with("digraph estate {"));
+    assert!(dot.contains("\"vpc-req\" -> \"vpc-acc\""), "{dot}");
+    assert!(dot.contains("10.0.0.0/16"));
+    assert!(dot.contains("\"#dc2626\""), "the edge is coloured by its high finding");
+    assert!(dot.contains(&format!("\"consumer:{SVC}:{PEER}\" -> \"service:{SVC}\"")));
+    let (svg, _) = svg(&report().estate).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("vpc-acc") && svg.contains("<path") || svg.contains("<line"));
+}
+
+#[test]
+fn a_large_estate_draws_the_elements_with_findings_first() {
+    let mut estate = Estate::default();
+    for i in 0..(MAX_DRAWN_NODES + 60) {
+        estate.vpcs.push(EstateVpc {
+            id: format!("vpc-{i:08x}"),
+            account: ME.into(),
+            region: "us-east-1".into(),
+            name: None,
+            cidrs: vec![],
+            audited: true,
+        });
+    }
+    for i in 0..(MAX_DRAWN_NODES + 60) / 2 {
+        estate.peerings.push(EstatePeering {
+            id: format!("pcx-{i:08x}"),
+            status: "active".into(),
+            requester_vpc: format!("vpc-{:08x}", 2 * i),
+            accepter_vpc: format!("vpc-{:08x}", 2 * i + 1),
+            managed: true,
+            health: Health {
+                worst: (i == 100).then_some(Severity::High),
+                codes: if i == 100 { vec![FindingCode::PeeringRouteMissing] } else { vec![] },
+            },
+        });
+    }
+    let (dot, note) = dot(&estate);
+    assert!(note.unwrap().contains(&format!("of {} nodes", MAX_DRAWN_NODES + 60)));
+    assert!(dot.contains("pcx-00000064"), "the peering with a finding is drawn");
+    assert!(dot.matches(" -> ").count() <= MAX_DRAWN_NODES / 2);
+}
+
+#[test]
+fn emf_has_one_record_per_severity_with_counts_per_code() {
+    let summary = report().summary;
+    let lines = emf_records(&summary, 1, 1, "drift-auditor", 1_800_000_000_000);
+    assert_eq!(lines.len(), 4);
+    let records: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().all(|l| !l.contains('\n')));
+    let mut total = 0;
+    for r in &records {
+        let directive = &r["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "vpcwarden");
+        assert_eq!(directive["Dimensions"], serde_json::json!([["Severity"], []]));
+        assert_eq!(r["_aws"]["Timestamp"], 1_800_000_000_000i64);
+        // Every metric declared has its value at the top level.
+        for m in directive["Metrics"].as_array().unwrap() {
+            assert!(r[m["Name"].as_str().unwrap()].is_u64(), "{m}");
+        }
+        total += r["Findings"].as_u64().unwrap();
+    }
+    assert_eq!(total, 3);
+    let critical = records.iter().find(|r| r["Severity"] == "critical").unwrap();
+    assert_eq!(critical["Findings"], 2);
+    assert_eq!(critical["ENDPOINT_SERVICE_WILDCARD_PRINCIPAL"], 1);
+    assert_eq!(critical["ScopesFailed"], 1);
+    let high = records.iter().find(|r| r["Severity"] == "high").unwrap();
+    assert_eq!(high["PEERING_ROUTE_MISSING"], 1);
+    assert!(high.get("ScopesFailed").is_none());
+    // Each code is declared exactly once across the records.
+    let declared: usize =
+        records.iter().map(|r| r["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len() - 1).sum();
+    assert_eq!(declared, FindingCode::ALL.len());
+}

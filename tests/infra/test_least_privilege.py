@@ -1,0 +1,265 @@
+"""Least privilege, proven from behaviour.
+
+The Rust end-to-end tests run each function binary with its own access key id
+(``vpcwarden-<function>``, tests/src/stage.rs); the emulator attributes every AWS call to the
+function that made it, including calls made with credentials from a role it assumed
+(tests/emulator/vpcwarden_emulator/requestlog.py), and each ``Stage`` appends what its functions
+called to ``<target>/iam-usage/<function>-<pid>-<n>.jsonl`` when dropped. This test, run after
+the cargo tests, maps those calls to IAM actions and checks, for each function, in SAM and in
+Terraform (with every optional statement switched on):
+
+* its own role grants every action it used, and every action its role grants was used, or is in
+  ``NOT_EXERCISED`` below with the reason the tests cannot exercise it;
+* the member-account role it assumes (peering-acceptor: the requester role; drift-auditor: the
+  audit role, infra/sam/member-role.yaml and modules/member-role) grants every action it used
+  there, and nothing else except what ``NOT_EXERCISED`` lists.
+
+Usage recorded by another build of a function (its binary's mtime differs) is ignored. A function
+with no usage yet (its end-to-end tests are not there or did not run) is skipped, with a message.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections import defaultdict
+import pytest
+
+import infra_support as support
+from infra_support import FUNCTIONS, SAM_FUNCTIONS, Cfn
+
+# Every optional statement on (they only add actions): the grants the functions may ever need.
+ALL_OPTIONS_SAM = {
+    "RequesterRoleName": "vpcwarden-requester",
+    "Remediate": "true",
+    "AuditRoleName": "vpcwarden-audit",
+    "AuditAccounts": ["111122223333"],
+}
+ALL_OPTIONS_TF = {
+    "requester_role_name": "vpcwarden-requester",
+    "remediate": True,
+    "audit_role_name": "vpcwarden-audit",
+    "audit_accounts": ["111122223333"],
+}
+
+# The member-account role each function assumes (by function: the tests name the roles freely).
+MEMBER_ROLE = {"peering-acceptor": ("requester", "RequesterRole"), "drift-auditor": ("audit", "AuditRole")}
+
+# Actions granted to a role that no test can see used, each with the reason. Keep this short: an
+# action that is not here and not used is an error (remove it from both flavours), and an action
+# here that the tests do use is an error too (remove it from here).
+_LAMBDA_SERVICE = {
+    # Used by the Lambda service with the function's execution role, never by the function's code,
+    # so the emulator cannot see them.
+    "kms:Decrypt": "Lambda decrypts the KMS-encrypted environment and the on-failure queue's messages with the execution role",
+    "kms:GenerateDataKey": "Lambda encrypts messages for the KMS-encrypted on-failure queue with the execution role",
+    "sqs:SendMessage": "Lambda sends failed asynchronous invocations to the on-failure destination with the execution role",
+    "logs:CreateLogStream": "the Lambda runtime writes the function's logs with the execution role",
+    "logs:PutLogEvents": "the Lambda runtime writes the function's logs with the execution role",
+    "xray:PutTraceSegments": "Lambda active tracing sends segments with the execution role",
+    "xray:PutTelemetryRecords": "Lambda active tracing sends telemetry with the execution role",
+}
+NOT_EXERCISED: dict[tuple[str, str], dict[str, str]] = {
+    ("peering-acceptor", "function"): dict(_LAMBDA_SERVICE),
+    ("endpoint-approver", "function"): {
+        **_LAMBDA_SERVICE,
+        # The stream event source mapping polls with the function's role; the function itself
+        # only receives the records (the tests hand it stream events through the Runtime API).
+        "dynamodb:DescribeStream": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:GetRecords": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:GetShardIterator": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:ListStreams": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+    },
+    ("drift-auditor", "function"): dict(_LAMBDA_SERVICE),
+    ("peering-acceptor", "requester"): {
+        # shared/src/acceptor/mod.rs cleanup(): requester-side routes of a dead cross-account
+        # peering; the end-to-end tests clean up same-account peerings only (own role).
+        "ec2:DeleteRoute": "requester-side cleanup of a deleted cross-account peering (the tests clean up same-account peerings)",
+        # shared/src/acceptor/mod.rs: DNS option on the requester side of a cross-account peering
+        # whose grant has dns_resolution; the tests check DNS on a same-account peering.
+        "ec2:ModifyVpcPeeringConnectionOptions": "requester-side DNS option of a cross-account peering (the tests cover DNS same-account)",
+    },
+}
+
+# Calls that need no IAM permission.
+NO_PERMISSION = {("sts", "GetCallerIdentity")}
+# Signing name -> IAM service prefix where they differ.
+IAM_PREFIX = {"monitoring": "cloudwatch", "streams.dynamodb": "dynamodb"}
+# Operations whose IAM action has another name.
+IAM_ACTION = {
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "CreateMultipartUpload"): "s3:PutObject",
+    ("s3", "UploadPart"): "s3:PutObject",
+    ("s3", "CompleteMultipartUpload"): "s3:PutObject",
+    ("dynamodb", "TransactGetItems"): "dynamodb:GetItem",
+}
+
+
+def iam_action(service: str, action: str) -> str | None:
+    """The IAM action a call needs (None: none)."""
+    if (service, action) in NO_PERMISSION:
+        return None
+    if (service, action) in IAM_ACTION:
+        return IAM_ACTION[(service, action)]
+    if not service or not action or " " in action:
+        raise ValueError(f"cannot map the call {service}:{action} to an IAM action")
+    return f"{IAM_PREFIX.get(service, service)}:{action}"
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def usage_dir() -> str:
+    target = os.environ.get("CARGO_TARGET_DIR") or "target"
+    return os.path.join(support.ROOT, target, "iam-usage")
+
+
+def bin_dir() -> str:
+    explicit = os.environ.get("VPCWARDEN_BIN_DIR")
+    if explicit:
+        return explicit
+    return os.path.join(os.path.dirname(usage_dir()), "debug")
+
+
+class Usage:
+    def __init__(self) -> None:
+        self.files = sorted(glob.glob(os.path.join(usage_dir(), "*.jsonl")))
+        # function -> role key ("function" or the assumed role's ARN) -> IAM action -> calls
+        self.calls: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        self.stale: dict[str, int] = defaultdict(int)
+        self.unmapped: list[str] = []
+        current = {fn: self._mtime(fn) for fn in FUNCTIONS}
+        for path in self.files:
+            with open(path) as f:
+                for line in f:
+                    if not line.strip():
+                        continue
+                    u = json.loads(line)
+                    fn = u["function"]
+                    if fn in current and u.get("binary_mtime") != current[fn]:
+                        self.stale[fn] += 1
+                        continue
+                    try:
+                        action = iam_action(u["service"], u["action"])
+                    except ValueError as exc:
+                        self.unmapped.append(f"{fn}: {exc} ({os.path.basename(path)})")
+                        continue
+                    if action:
+                        self.calls[fn][u["role"] or "function"][action] += int(u["count"])
+
+    @staticmethod
+    def _mtime(fn: str) -> int | None:
+        try:
+            return int(os.stat(os.path.join(bin_dir(), fn)).st_mtime)
+        except OSError:
+            return None
+
+    def of(self, fn: str) -> dict[str, dict[str, int]]:
+        if fn not in self.calls:
+            why = (
+                f"{self.stale[fn]} usage records of {fn} came from another build of it: rerun its end-to-end tests"
+                if self.stale.get(fn)
+                else f"no recorded usage for {fn} yet (its end-to-end tests have not run through Stage::function)"
+            )
+            pytest.skip(why)
+        return self.calls[fn]
+
+
+@pytest.fixture(scope="module")
+def usage() -> Usage:
+    u = Usage()
+    if not u.files:
+        pytest.skip(
+            f"no IAM usage recorded in {usage_dir()}: run the Rust end-to-end tests first "
+            "(cargo test --workspace; each Stage writes <function>-<pid>-<n>.jsonl when dropped)"
+        )
+    return u
+
+
+# --------------------------------------------------------------------------- grants
+
+
+@pytest.fixture(scope="module")
+def granted(sam_template: dict, member_template: dict, tf_scratch: support.Terraform) -> dict[str, dict[tuple[str, str], set[str]]]:
+    """flavour -> (function, "function" | member role key) -> granted IAM actions."""
+    out: dict[str, dict[tuple[str, str], set[str]]] = {"SAM": {}, "Terraform": {}}
+    cfn = Cfn(sam_template, ALL_OPTIONS_SAM)
+    tf = tf_scratch.console("local.iam_actions", variables=ALL_OPTIONS_TF)
+    for fn in FUNCTIONS:
+        out["SAM"][(fn, "function")] = support.statement_actions(cfn.role_statements(SAM_FUNCTIONS[fn].role))
+        out["Terraform"][(fn, "function")] = set(tf[fn])
+    member = Cfn(member_template, {"DeploymentAccountId": support.ACCOUNT})
+    tf_member = tf_scratch.console(
+        "{for k, ss in local.iam_statements : k => flatten([for s in ss : s.actions])}",
+        rel="modules/member-role",
+        variables={"deployment_account_id": support.ACCOUNT},
+    )
+    for fn, (key, logical_id) in MEMBER_ROLE.items():
+        statements = [s for p in member.properties(logical_id)["Policies"] for s in support._as_list(p["PolicyDocument"]["Statement"])]
+        out["SAM"][(fn, key)] = support.statement_actions(statements)
+        out["Terraform"][(fn, key)] = set(tf_member[key])
+    return out
+
+
+def check(role: tuple[str, str], used: dict[str, int], granted: dict[str, dict[tuple[str, str], set[str]]]) -> list[str]:
+    problems = []
+    allow = NOT_EXERCISED.get(role, {})
+    for flavour, grants in granted.items():
+        have = grants[role]
+        for action in sorted(set(used) - have):
+            problems.append(f"{flavour}: {role[0]} ({role[1]} role) called {action} ({used[action]}x) but is not granted it")
+        for action in sorted(have - set(used) - set(allow)):
+            problems.append(
+                f"{flavour}: {role[0]} ({role[1]} role) is granted {action} but never used it in the tests: "
+                "remove it, or list it in NOT_EXERCISED with the reason the tests cannot reach it"
+            )
+        for action in sorted(set(allow) - have):
+            problems.append(f"{flavour}: NOT_EXERCISED lists {action} for {role}, which the role does not grant")
+    for action in sorted(set(allow) & set(used)):
+        problems.append(f"NOT_EXERCISED lists {action} for {role}, but the tests used it: remove it from the list")
+    return problems
+
+
+def test_usage_is_recorded_and_every_call_maps_to_an_iam_action(usage: Usage) -> None:
+    assert not usage.unmapped, "\n".join(usage.unmapped)
+    summary = {fn: {role: dict(actions) for role, actions in roles.items()} for fn, roles in usage.calls.items()}
+    print(json.dumps(summary, indent=1, sort_keys=True))
+    others = sorted(set(usage.calls) - set(FUNCTIONS))
+    if others:
+        print(f"usage of other binaries (not deployed, not checked): {others}")
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_function_role_grants_exactly_what_the_function_uses(fn: str, usage: Usage, granted) -> None:  # type: ignore[no-untyped-def]
+    calls = usage.of(fn)
+    problems = check((fn, "function"), calls.get("function", {}), granted)
+    unexpected = sorted(set(calls) - {"function"}) if fn not in MEMBER_ROLE else []
+    problems += [f"{fn} assumed {role}, but it has no member-account role" for role in unexpected]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("fn", sorted(MEMBER_ROLE))
+def test_member_role_grants_exactly_what_the_function_uses_there(fn: str, usage: Usage, granted) -> None:  # type: ignore[no-untyped-def]
+    calls = usage.of(fn)
+    assumed = {role: actions for role, actions in calls.items() if role != "function"}
+    if not assumed:
+        pytest.skip(f"{fn} made no calls through an assumed member-account role in the recorded tests")
+    used: dict[str, int] = defaultdict(int)
+    for actions in assumed.values():
+        for action, n in actions.items():
+            used[action] += n
+    key, _ = MEMBER_ROLE[fn]
+    problems = check((fn, key), used, granted)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_allowlist_only_names_known_roles() -> None:
+    known = {(fn, "function") for fn in FUNCTIONS} | {(fn, key) for fn, (key, _) in MEMBER_ROLE.items()}
+    assert set(NOT_EXERCISED) <= known
+    for role, actions in NOT_EXERCISED.items():
+        for action, reason in actions.items():
+            assert ":" in action and len(reason) > 20, (role, action)
+

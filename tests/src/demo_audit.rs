@@ -1,0 +1,63 @@
+//! The demo's last act: drift-auditor's nightly run on the demo's estate, through the Lambda
+//! Runtime API, its reports written to S3 (in the emulator) and copied to `out_dir`.
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::audit_seed::{ensure_bucket, report_keys, report_object, BUCKET};
+use crate::events::schedule;
+use crate::stage::Stage;
+
+/// Runs the auditor on whatever `stage` holds, copies its reports into `out_dir` (as
+/// `<account>/<region>/report.{json,md,html}`), prints a summary and the path of the HTML
+/// report, and returns that path.
+pub async fn audit_demo(stage: &Stage, out_dir: &Path) -> PathBuf {
+    println!("\n== drift-auditor, nightly schedule, through the Lambda Runtime API");
+    ensure_bucket(&stage.aws).await;
+    let auditor = stage.function("drift-auditor", &[("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly")]);
+    let answer =
+        auditor.invoke(schedule()).await.unwrap_or_else(|e| panic!("drift-auditor failed: {e}\n{}", auditor.logs()));
+    let count = |v: &Value| v.as_u64().unwrap_or(0);
+    println!(
+        "  {} finding(s): {} critical, {} high, {} medium, {} low",
+        count(&answer["total"]),
+        count(&answer["by_severity"]["critical"]),
+        count(&answer["by_severity"]["high"]),
+        count(&answer["by_severity"]["medium"]),
+        count(&answer["by_severity"]["low"])
+    );
+    for (code, n) in answer["findings"].as_object().into_iter().flatten() {
+        println!("    {code:<38} {n}");
+    }
+    for scope in answer["scopes"].as_array().into_iter().flatten() {
+        if scope["status"] == "failed" {
+            println!("  scope {}/{} failed: {}", scope["account"], scope["region"], scope["error"]);
+        }
+    }
+
+    let mut html = None;
+    for uri in answer["reports"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let key = uri.strip_prefix(&format!("s3://{BUCKET}/")).unwrap_or(uri);
+        // nightly/<account>/<region>/<date>/report.<ext>
+        let parts: Vec<&str> = key.split('/').collect();
+        let (account, region, file) = match parts.as_slice() {
+            [.., account, region, _date, file] => (*account, *region, *file),
+            _ => continue,
+        };
+        let dir = out_dir.join(account).join(region);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let path = dir.join(file);
+        std::fs::write(&path, report_object(&stage.aws, key).await)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        if file.ends_with(".html") && html.is_none() {
+            html = Some(path);
+        }
+    }
+    let Some(html) = html else {
+        panic!("no HTML report among {:?}", report_keys(&stage.aws, "").await);
+    };
+    let html = std::fs::canonicalize(&html).unwrap_or(html);
+    println!("  reports in S3 under s3://{BUCKET}/nightly/ and copied to {}", out_dir.display());
+    println!("  open {}", html.display());
+    html
+}
