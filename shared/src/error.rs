@@ -11,7 +11,8 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
 
-    #[error("malformed event: {0}")]
+    /// Messages quote what was wrong, cut to a bounded excerpt: an event is never logged whole.
+    #[error("malformed event: {}", excerpt(.0))]
     BadEvent(String),
 
     #[error("{operation} failed: {code}: {message}")]
@@ -107,6 +108,16 @@ fn source_chain(err: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
+/// The longest part of an offending input an error message repeats.
+const EXCERPT_CHARS: usize = 300;
+
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} more characters)", &text[..cut], text[cut..].chars().count()),
+    }
+}
+
 impl From<Error> for Diagnostic {
     fn from(e: Error) -> Self {
         let kind = match &e {
@@ -122,3 +133,18 @@ impl From<Error> for Diagnostic {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_event_messages_are_bounded() {
+        let short = Error::BadEvent("no detail.eventName".into());
+        assert_eq!(short.to_string(), "malformed event: no detail.eventName");
+        let long = Error::BadEvent(format!("unsupported source `{}`", "x".repeat(7000)));
+        let text = long.to_string();
+        assert!(text.len() < 400, "{} characters", text.len());
+        assert!(text.ends_with("(6721 more characters)"), "{text}");
+    }
+}

@@ -15,3 +15,6 @@ pub mod telemetry;
 
 #[cfg(test)]
 mod fixtures;
+
+#[cfg(test)]
+mod robustness_tests;

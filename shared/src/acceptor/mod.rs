@@ -138,8 +138,24 @@ impl Acceptor {
         if p.is_managed() {
             return Ok(true);
         }
-        let history = self.ledger.latest(&ledger_pk(&p.id), 50).await?;
-        Ok(history.iter().any(|e| e.action == "accepted" && !e.dry_run))
+        self.ledger.has(&ledger_pk(&p.id), "accepted").await
+    }
+
+    /// A connection tagged as ours whose acceptance never reached the ledger (the write failed
+    /// right after accepting) gets its record now: cleanup after deletion relies on it.
+    async fn ensure_acceptance_recorded(&self, p: &Peering) -> Result<()> {
+        if self.dry_run() || !p.is_managed() {
+            return Ok(());
+        }
+        if self.ledger.has(&ledger_pk(&p.id), "accepted").await? {
+            return Ok(());
+        }
+        let details = json!({
+            "requester": {"account": p.requester.account, "vpc": p.requester.vpc_id, "region": p.requester.region, "cidrs": p.requester.cidrs},
+            "accepted_at": p.tags.get(ACCEPTED_AT_TAG),
+        });
+        let reason = "accepted by vpcwarden (its tag); the record was written late".to_string();
+        self.record(&p.id, "accepted", Some(reason), details).await
     }
 
     async fn record(&self, pcx: &str, action: &str, reason: Option<String>, details: Value) -> Result<()> {
@@ -175,6 +191,7 @@ impl Acceptor {
         match &p.status {
             PeeringStatus::PendingAcceptance => self.decide_and_act(p, me, snapshot).await,
             PeeringStatus::Active | PeeringStatus::Provisioning if self.is_ours(&p).await? => {
+                self.ensure_acceptance_recorded(&p).await?;
                 self.reconcile(&p, me, snapshot, Action::Reconciled).await
             }
             s if s.is_dead() && self.is_ours(&p).await? => self.cleanup(&p, me, snapshot).await,
@@ -349,8 +366,7 @@ impl Acceptor {
     /// A delete event for a connection AWS no longer describes: if the ledger says vpcwarden
     /// accepted it, every route through it in this account's managed tables is a blackhole.
     async fn cleanup_vanished(&self, id: &str, _me: &str) -> Result<Outcome> {
-        let history = self.ledger.latest(&ledger_pk(id), 50).await?;
-        if !history.iter().any(|e| e.action == "accepted" && !e.dry_run) {
+        if !self.ledger.has(&ledger_pk(id), "accepted").await? {
             return Ok(Outcome::new(id, "not-found", Action::Skipped).because("gone, and not accepted by vpcwarden"));
         }
         let tables = self.ec2.route_tables(vec![filter("route.vpc-peering-connection-id", [id])]).await?;

@@ -117,6 +117,30 @@ impl Ledger {
         self.record(pk, action, reason, dry_run, details).await.map(|_| true)
     }
 
+    /// Whether a real (not dry-run) `action` record exists for `pk`. Reads oldest first with a
+    /// server-side filter, page by page, stopping at the first match.
+    pub async fn has(&self, pk: &str, action: &str) -> Result<bool> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("#action = :action AND dry_run = :false")
+            .expression_attribute_names("#action", "action")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .expression_attribute_values(":action", AttributeValue::S(action.to_string()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            if page.map_err(|e| Error::aws("Query", e))?.count() > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The newest records for `pk`, newest first.
     pub async fn latest(&self, pk: &str, limit: i32) -> Result<Vec<Entry>> {
         let out = self

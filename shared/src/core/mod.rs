@@ -6,3 +6,6 @@ pub mod plan;
 
 pub use decide::{decide, Decision, Refusal};
 pub use plan::{plan_cleanup, plan_routes, RouteChange};
+
+#[cfg(test)]
+mod properties_tests;
