@@ -418,8 +418,10 @@ async fn settle(
                     Some(outcome(action, failures.get(v.endpoint_id.as_str()).copied(), after.get(&v.endpoint_id)))
                 }
             };
+            // Only what this run's call did counts as accepted/rejected by it; a connection a
+            // concurrent run settled first is listed under `connections` as already done.
             let done = match &outcome {
-                Some(Outcome::Done { .. } | Outcome::AlreadyDone { .. }) => true,
+                Some(Outcome::Done { .. }) => true,
                 None => ctx.dry_run(),
                 _ => false,
             };
