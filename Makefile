@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv chromium build test test-rust test-emulator test-infra lint demo bench zips clean
+.PHONY: help venv chromium build test test-rust test-emulator test-infra test-infra-proof lint demo bench zips clean
 
 help:
 	@echo "make demo   - run the local demo (installs what it needs)"
@@ -32,6 +32,9 @@ test-emulator: venv
 
 test-infra: ## cfn-lint, sam validate --lint, terraform fmt/validate, checkov (zero failed checks)
 	tests/tools/infra-check.sh
+
+test-infra-proof: ## parity SAM/Terraform, least privilege from the e2e tests' calls, terraform apply to the emulator
+	tests/tools/infra-proof.sh
 
 test: lint test-emulator test-rust test-infra
 

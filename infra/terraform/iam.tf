@@ -157,7 +157,7 @@ locals {
         },
         {
           sid        = "AllowlistRead"
-          actions    = ["dynamodb:Query", "dynamodb:GetItem"]
+          actions    = ["dynamodb:Query"]
           resources  = [aws_dynamodb_table.allowlist.arn]
           conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["endpoint#*"] }]
         },

@@ -52,8 +52,8 @@ MEMBER_ROLE = {"peering-acceptor": ("requester", "RequesterRole"), "drift-audito
 _LAMBDA_SERVICE = {
     # Used by the Lambda service with the function's execution role, never by the function's code,
     # so the emulator cannot see them.
-    "kms:Decrypt": "Lambda decrypts the KMS-encrypted environment and the on-failure queue's messages with the execution role",
-    "kms:GenerateDataKey": "Lambda encrypts messages for the KMS-encrypted on-failure queue with the execution role",
+    "kms:Decrypt": "for the function's KMS-encrypted environment and on-failure queue, used by the Lambda service, never by the code",
+    "kms:GenerateDataKey": "for messages to the KMS-encrypted on-failure queue, sent by the Lambda service, never by the code",
     "sqs:SendMessage": "Lambda sends failed asynchronous invocations to the on-failure destination with the execution role",
     "logs:CreateLogStream": "the Lambda runtime writes the function's logs with the execution role",
     "logs:PutLogEvents": "the Lambda runtime writes the function's logs with the execution role",

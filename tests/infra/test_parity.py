@@ -336,7 +336,7 @@ def test_environment_matches(scenario: Scenario, sam_template: dict, tf_eval, tf
     auditor = tf_hcl["locals"]["functions"]["drift-auditor"]["environment"]
     for name, (_, tf_attr) in RESOURCE_ENV.items():
         assert support.hcl_expr(common.get(name) or auditor.get(name)) == tf_attr, name
-    # ... and what the plan already knows of them agrees with SAM's naming of the tables.
+    # ... and Terraform names the tables after the prefix (SAM lets CloudFormation name them).
     tables = {v["name"] for v in plan.of_type("aws_dynamodb_table").values()}
     prefix = cfn.params["NamePrefix"]
     assert tables == {f"{prefix}-allowlist", f"{prefix}-ledger"}

@@ -104,7 +104,12 @@ else
   trap 'rm -rf "$scratch"' EXIT
   cp -r infra/terraform "$scratch/terraform"
   rm -rf "$scratch"/terraform/.terraform "$scratch"/terraform/*/.terraform "$scratch"/terraform/*/*/.terraform
-  for dir in . modules/member-role examples/complete; do
+  dirs=(.)
+  for d in infra/terraform/modules/*/ infra/terraform/examples/*/; do
+    d="${d%/}"
+    dirs+=("${d#infra/terraform/}")
+  done
+  for dir in "${dirs[@]}"; do
     run "terraform validate infra/terraform/$dir" bash -c \
       'cd "$1" && terraform init "${@:2}" >init.log 2>&1 || { cat init.log; exit 1; }; terraform validate -no-color' \
       _ "$scratch/terraform/$dir" "${init_args[@]}"
