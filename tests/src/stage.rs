@@ -17,6 +17,8 @@ pub const FUNCTION_KEY_PREFIX: &str = "vpcwarden-";
 pub struct Stage {
     pub emu: Emulator,
     pub aws: Aws,
+    /// Functions started by [`Stage::function`], with the mtime of their binary at that moment.
+    spawned: std::sync::Mutex<std::collections::BTreeMap<String, Option<u64>>>,
 }
 
 impl Stage {
@@ -25,7 +27,7 @@ impl Stage {
         let emu = Emulator::start();
         let aws = Aws::new(&emu).await;
         tables::create(&aws).await;
-        Stage { emu, aws }
+        Stage { emu, aws, spawned: Default::default() }
     }
 
     /// The same stage on plain moto server, without vpcwarden's emulator extensions.
@@ -33,7 +35,7 @@ impl Stage {
         let emu = Emulator::start_unmodified();
         let aws = Aws::new(&emu).await;
         tables::create(&aws).await;
-        Stage { emu, aws }
+        Stage { emu, aws, spawned: Default::default() }
     }
 
     /// The environment of a deployed function: emulator access, the two tables, then `extra`.
@@ -59,15 +61,18 @@ impl Stage {
 
     /// Starts the built binary `bin` (e.g. `peering-acceptor`) through the Runtime API.
     pub fn function(&self, bin: &str, extra: &[(&str, &str)]) -> Function {
-        Function::spawn(&bin_path(bin), &self.function_env(bin, extra))
+        let path = bin_path(bin);
+        let mtime = binary_mtime(&path);
+        self.spawned.lock().unwrap_or_else(|e| e.into_inner()).entry(bin.to_string()).or_insert(mtime);
+        Function::spawn(&path, &self.function_env(bin, extra))
     }
 
     /// Appends what each function of this stage called (per the emulator's usage log) to
     /// `<target>/iam-usage/<function>-<pid>-<n>.jsonl`, one JSON object per (role, service,
     /// action): `{"function", "role", "service", "action", "count", "binary_mtime"}`, where
     /// `role` is `null` for the function's own role, else the ARN of the role it assumed, and
-    /// `binary_mtime` (seconds since the epoch) identifies the build that ran. Errors are
-    /// reported on stderr, never raised (this runs in `Drop`).
+    /// `binary_mtime` (seconds since the epoch, taken when the function was started) identifies
+    /// the build that ran. Errors are reported on stderr, never raised (this runs in `Drop`).
     pub fn record_iam_usage(&self) {
         if let Err(e) = self.try_record_iam_usage() {
             eprintln!("vpcwarden-tests: IAM usage not recorded: {e}");
@@ -84,6 +89,7 @@ impl Stage {
             return Err(format!("GET /vpcwarden-api/usage answered {}: {}", answer.status, answer.text()));
         }
         let usage: Vec<serde_json::Value> = serde_json::from_slice(&answer.body).map_err(|e| e.to_string())?;
+        let spawned = self.spawned.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut by_function: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for u in &usage {
             let Some(function) = u["source_key"].as_str().and_then(|k| k.strip_prefix(FUNCTION_KEY_PREFIX)) else {
@@ -95,7 +101,7 @@ impl Stage {
                 "service": u["service"],
                 "action": u["action"],
                 "count": u["count"],
-                "binary_mtime": binary_mtime(function),
+                "binary_mtime": spawned.get(function).copied().flatten(),
             });
             by_function.entry(function.to_string()).or_default().push(line.to_string());
         }
@@ -120,12 +126,8 @@ impl Drop for Stage {
     }
 }
 
-/// Modification time (seconds since the epoch) of the built binary `name`, if it is there.
-fn binary_mtime(name: &str) -> Option<u64> {
-    let dir = match std::env::var_os("VPCWARDEN_BIN_DIR") {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => crate::target_dir().join("debug"),
-    };
-    let modified = std::fs::metadata(dir.join(name)).and_then(|m| m.modified()).ok()?;
+/// Modification time (seconds since the epoch) of a built binary.
+fn binary_mtime(path: &std::path::Path) -> Option<u64> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
     Some(modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs())
 }

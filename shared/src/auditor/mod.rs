@@ -236,12 +236,19 @@ impl Auditor {
         let observed: Vec<_> = futures::stream::iter(scopes.iter().map(|(account, region)| {
             let me = me.as_str();
             async move {
+                let started = std::time::Instant::now();
                 let result = match self.scope_config(me, account, region, role).await {
                     Ok(config) => observe::scope(self, &config, account, region).await.map_err(|e| e.to_string()),
                     Err(why) => Err(why),
                 };
-                if let Err(why) = &result {
-                    tracing::error!(account = %account, region = %region, error = %why, "scope not audited");
+                match &result {
+                    Ok(_) => {
+                        let elapsed_ms = started.elapsed().as_millis() as u64;
+                        tracing::info!(account = %account, region = %region, elapsed_ms, "scope observed");
+                    }
+                    Err(why) => {
+                        tracing::error!(account = %account, region = %region, error = %why, "scope not audited")
+                    }
                 }
                 (account, region, result)
             }
@@ -296,7 +303,10 @@ impl Auditor {
             let report = Report::build(&run.generated_at, &run.results, Some((&r.account, &r.region)));
             let mut location = Vec::new();
             if let Some(reports) = &self.reports {
+                let started = std::time::Instant::now();
                 let (json, md, html) = (report.json(), report::markdown(&report), report::html(&report));
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::info!(account = %r.account, region = %r.region, elapsed_ms, "report rendered");
                 let renderings = [
                     Rendering { extension: "json", content_type: "application/json", body: &json },
                     Rendering { extension: "md", content_type: "text/markdown; charset=utf-8", body: &md },

@@ -2,7 +2,7 @@
 //! `layout-rs` (pure Rust, no external program). VPCs are boxes with their CIDRs, peering
 //! connections are edges from requester to accepter coloured by status and findings, endpoint
 //! services are boxes with an edge from each consumer account.
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::{Estate, Health};
@@ -111,9 +111,55 @@ fn select(estate: &Estate) -> Selection {
     sel
 }
 
+/// Peering edges run from requester to accepter, and the layout ranks nodes along them: beyond
+/// this many ranks (a mesh of connections between peers, rather than hubs and spokes) the layout
+/// takes time that grows steeply, so each connection becomes a node of its own between its two
+/// VPCs, two ranks in all.
+pub const MAX_RANKS: usize = 4;
+
+/// The longest requester → accepter path, in edges; `None` when the connections form a cycle.
+fn longest_path(edges: &[(&str, &str)]) -> Option<usize> {
+    let mut indegree: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (from, to) in edges {
+        indegree.entry(from).or_default();
+        *indegree.entry(to).or_default() += 1;
+        out.entry(from).or_default().push(to);
+    }
+    let mut ready: Vec<&str> = indegree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+    let mut length: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut seen = 0;
+    while let Some(node) = ready.pop() {
+        seen += 1;
+        let here = length.get(node).copied().unwrap_or(0);
+        for next in out.get(node).into_iter().flatten() {
+            let l = length.entry(next).or_default();
+            *l = (*l).max(here + 1);
+            let d = indegree.get_mut(next).expect("every node has a degree");
+            *d -= 1;
+            if *d == 0 {
+                ready.push(next);
+            }
+        }
+    }
+    (seen == indegree.len()).then(|| length.values().copied().max().unwrap_or(0))
+}
+
+/// The layout's crossing reduction costs time that grows steeply with the graph: it runs on
+/// drawings of up to this many nodes.
+pub const OPTIMISE_UP_TO: usize = 30;
+
 /// The estate as a DOT graph, and a note when only part of it is drawn.
 pub fn dot(estate: &Estate) -> (String, Option<String>) {
+    let (dot, note, _) = dot_and_size(estate);
+    (dot, note)
+}
+
+fn dot_and_size(estate: &Estate) -> (String, Option<String>, usize) {
     let sel = select(estate);
+    let drawn: Vec<&super::EstatePeering> = estate.peerings.iter().filter(|p| sel.peerings.contains(&p.id)).collect();
+    let edges: Vec<(&str, &str)> = drawn.iter().map(|p| (p.requester_vpc.as_str(), p.accepter_vpc.as_str())).collect();
+    let shallow = longest_path(&edges).is_some_and(|l| l <= MAX_RANKS);
     let mut out = String::from("digraph estate {\n  node [shape=box, fontsize=12];\n");
     for v in estate.vpcs.iter().filter(|v| sel.vpcs.contains(&v.id)) {
         let mut label = String::new();
@@ -127,22 +173,26 @@ pub fn dot(estate: &Estate) -> (String, Option<String>) {
         let fill = if v.audited { "#dbeafe" } else { "#f3f4f6" };
         let _ = writeln!(out, "  {} [label={}, style=filled, fillcolor={}];", quote(&v.id), quote(&label), quote(fill));
     }
-    for p in estate.peerings.iter().filter(|p| sel.peerings.contains(&p.id)) {
+    for p in drawn {
         let (colour, dashed, width) = edge_style(&p.status, &p.health);
+        let style = if dashed { ", style=dashed" } else { "" };
         let mut label = format!("{}\n{}", p.id, p.status);
         if !p.health.codes.is_empty() {
             let codes: Vec<&str> = p.health.codes.iter().map(|c| c.as_str()).collect();
             let _ = write!(label, "\n{}", codes.join("\n"));
         }
-        let _ = writeln!(
-            out,
-            "  {} -> {} [label={}, color={}, penwidth={width}{}];",
-            quote(&p.requester_vpc),
-            quote(&p.accepter_vpc),
-            quote(&label),
-            quote(&colour),
-            if dashed { ", style=dashed" } else { "" }
-        );
+        let (requester, accepter) = (quote(&p.requester_vpc), quote(&p.accepter_vpc));
+        let (label, colour) = (quote(&label), quote(&colour));
+        if shallow {
+            let _ =
+                writeln!(out, "  {requester} -> {accepter} [label={label}, color={colour}, penwidth={width}{style}];");
+        } else {
+            let node = quote(&format!("connection:{}", p.id));
+            let _ = writeln!(out, "  {node} [label={label}, color={colour}, fontsize=10];");
+            for vpc in [&requester, &accepter] {
+                let _ = writeln!(out, "  {vpc} -> {node} [color={colour}, penwidth={width}{style}];");
+            }
+        }
     }
     for s in estate.services.iter().filter(|s| sel.services.contains(&s.id)) {
         let node = format!("service:{}", s.id);
@@ -186,13 +236,14 @@ pub fn dot(estate: &Estate) -> (String, Option<String>) {
             sel.drawn_nodes, sel.total_nodes
         )
     });
-    (out, note)
+    let nodes = sel.drawn_nodes + if shallow { 0 } else { sel.peerings.len() };
+    (out, note, nodes)
 }
 
 /// The estate drawn as an SVG document (without an XML declaration, ready to inline), and a
 /// note when only part of it is drawn. An error says why nothing could be drawn.
 pub fn svg(estate: &Estate) -> Result<(String, Option<String>), String> {
-    let (dot, note) = dot(estate);
+    let (dot, note, nodes) = dot_and_size(estate);
     if estate.vpcs.is_empty() && estate.services.is_empty() {
         return Err("nothing to draw: no VPC and no endpoint service was read".into());
     }
@@ -204,7 +255,7 @@ pub fn svg(estate: &Estate) -> Result<(String, Option<String>), String> {
         builder.visit_graph(&graph);
         let mut visual = builder.get();
         let mut writer = layout::backends::svg::SVGWriter::new();
-        visual.do_it(false, false, false, &mut writer);
+        visual.do_it(false, nodes > OPTIMISE_UP_TO, false, &mut writer);
         Ok::<String, String>(writer.finalize())
     })
     .map_err(|_| "the layout library failed on this graph".to_string())??;
@@ -213,4 +264,22 @@ pub fn svg(estate: &Estate) -> Result<(String, Option<String>), String> {
         None => return Err("the layout library produced no SVG".into()),
     };
     Ok((svg, note))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_paths_are_measured_and_cycles_detected() {
+        assert_eq!(longest_path(&[]), Some(0));
+        assert_eq!(longest_path(&[("a", "hub"), ("b", "hub"), ("c", "hub")]), Some(1));
+        assert_eq!(longest_path(&[("a", "b"), ("b", "c"), ("c", "d"), ("a", "d")]), Some(3));
+        assert_eq!(longest_path(&[("a", "b"), ("b", "c"), ("c", "a")]), None);
+    }
+
+    #[test]
+    fn dot_strings_are_quoted() {
+        assert_eq!(quote("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+    }
 }

@@ -289,3 +289,39 @@ fn emf_has_one_record_per_severity_with_counts_per_code() {
         records.iter().map(|r| r["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len() - 1).sum();
     assert_eq!(declared, FindingCode::ALL.len());
 }
+
+#[test]
+fn a_mesh_of_peerings_is_drawn_with_connection_nodes_in_bounded_time() {
+    // A chain of connections (each VPC peered with the next ones) ranks as deep as it is long:
+    // each connection becomes a node between its two VPCs instead.
+    let mut estate = Estate::default();
+    for i in 0..120 {
+        estate.vpcs.push(EstateVpc {
+            id: format!("vpc-{i:08x}"),
+            account: ME.into(),
+            region: "us-east-1".into(),
+            name: None,
+            cidrs: vec![format!("10.1.{i}.0/24")],
+            audited: true,
+        });
+    }
+    for k in 0..240usize {
+        let (r, a) = (k % 120, (k % 120 + 1 + 3 * (k / 120)) % 120);
+        estate.peerings.push(EstatePeering {
+            id: format!("pcx-{k:08x}"),
+            status: "active".into(),
+            requester_vpc: format!("vpc-{r:08x}"),
+            accepter_vpc: format!("vpc-{a:08x}"),
+            managed: true,
+            health: Health { worst: None, codes: vec![] },
+        });
+    }
+    let (dot, _) = dot(&estate);
+    assert!(dot.contains("\"connection:pcx-00000000\""), "connection nodes");
+    let started = std::time::Instant::now();
+    let (svg, _) = svg(&estate).unwrap();
+    assert!(svg.contains("pcx-000000ef"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    // Hubs and spokes keep their direct edges.
+    assert!(!super::drawing::dot(&report().estate).0.contains("connection:"));
+}

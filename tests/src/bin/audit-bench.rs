@@ -314,6 +314,9 @@ async fn main() {
     println!("  wall time   {:.2} s", wall.as_secs_f64());
     println!("  peak RSS    {:.1} MB ({rss} kB)", rss as f64 / 1024.0);
     println!("  findings    {} {}", answer["total"], answer["findings"]);
+    for line in f.logs().lines().filter(|l| l.contains("elapsed_ms")) {
+        println!("  log         {line}");
+    }
     println!("\n| service | operation | calls | minimum |\n|---|---|---|---|");
     let mut total = 0;
     for ((service, action), n) in &calls {

@@ -123,6 +123,8 @@ async fn main() {
     println!("  {}", summary.join("; "));
 
     vendor_onboarding(&stage).await;
+
+    vpcwarden_tests::demo_audit::audit_demo(&stage, std::path::Path::new("out")).await;
     println!("\nDone. Run `make test` for the full suite.");
 }
 
