@@ -76,9 +76,6 @@ NOT_EXERCISED: dict[tuple[str, str], dict[str, str]] = {
         # shared/src/acceptor/mod.rs cleanup(): requester-side routes of a dead cross-account
         # peering; the end-to-end tests clean up same-account peerings only (own role).
         "ec2:DeleteRoute": "requester-side cleanup of a deleted cross-account peering (the tests clean up same-account peerings)",
-        # shared/src/acceptor/mod.rs: DNS option on the requester side of a cross-account peering
-        # whose grant has dns_resolution; the tests check DNS on a same-account peering.
-        "ec2:ModifyVpcPeeringConnectionOptions": "requester-side DNS option of a cross-account peering (the tests cover DNS same-account)",
     },
 }
 
