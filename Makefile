@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv chromium build test test-rust test-emulator test-infra test-infra-proof lint demo bench zips clean
+.PHONY: help venv chromium build test sam-build test-rust test-emulator test-infra test-infra-proof lint demo bench zips clean
 
 help:
 	@echo "make demo   - run the local demo (installs what it needs)"
@@ -43,6 +43,14 @@ demo: venv build
 
 bench: venv build ## drift-auditor on a large synthetic estate: wall time, peak RSS, API calls (BENCHMARKS.md)
 	cargo run -q -p vpcwarden-tests --bin audit-bench
+
+sam-build: ## `sam build` from the root with cargo-lambda (release, slow; ARCH=x86_64 for Intel)
+	tests/tools/sam-build.sh
+
+ARCH ?= arm64
+zips: ## the zips the Terraform module deploys: target/lambda/<function>/bootstrap.zip (ARCH=arm64|x86_64)
+	tests/tools/infra-check.sh >/dev/null || true  # installs cargo-lambda and Zig into .venv-sam
+	PATH="$(CURDIR)/.venv-sam/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) --output-format zip
 
 clean:
 	cargo clean
