@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv chromium build test sam-build test-rust test-emulator test-infra test-infra-proof lint demo bench zips clean
+.PHONY: help venv chromium build test sam-build test-rust test-emulator test-infra test-infra-proof lint demo bench soak zips clean
 
 help:
 	@echo "make demo   - run the local demo (installs what it needs)"
@@ -36,7 +36,11 @@ test-infra: ## cfn-lint, sam validate --lint, terraform fmt/validate, checkov (z
 test-infra-proof: ## parity SAM/Terraform, least privilege from the e2e tests' calls, terraform apply to the emulator
 	tests/tools/infra-proof.sh
 
-test: lint test-emulator test-rust test-infra
+# test-infra-proof reads what the end-to-end tests of test-rust recorded: keep it after them.
+test: lint test-emulator test-rust test-infra test-infra-proof
+
+soak: ## the longer reliability tier: ROUNDS=10 fault seeds, CRASH_ROUNDS=3, CASES=10000 (RELIABILITY.md)
+	tests/tools/soak.sh
 
 demo: venv build
 	cargo run -q -p vpcwarden-tests --bin demo

@@ -72,3 +72,8 @@ pub fn pcx(id: &str) -> RouteTarget {
 pub fn other(id: &str) -> RouteTarget {
     RouteTarget::Other(id.into())
 }
+
+/// Cases per property: `default` in `make test`, `PROPTEST_CASES` in `make soak`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

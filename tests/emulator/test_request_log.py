@@ -33,6 +33,8 @@ def test_assumed_role_credentials_map_to_their_account(emu):
     entries = emu.requests()
     [assume] = only(entries, action="AssumeRole")
     assert assume["service"] == "sts" and assume["account"] == "123456789012"
+    # The session asked for is recorded (what the functions' session checks read).
+    assert assume["params"] == {"RoleArn": f"arn:aws:iam::{ACCOUNT_B}:role/x", "RoleSessionName": "emulator-test"}
     [describe] = only(entries, action="DescribeVpcs")
     assert describe["account"] == ACCOUNT_B
     assert describe["region"] == "eu-west-1"

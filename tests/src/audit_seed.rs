@@ -8,11 +8,23 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::types::Tag;
 
 use crate::aws::Aws;
-use crate::seed::SeededVpc;
+use crate::privatelink::{self, principal};
+use crate::seed::{self, RouteTargetSpec, SeededVpc};
 use crate::{tables, ACCOUNT, REGION};
 
 /// The report bucket of the tests and the demo.
 pub const BUCKET: &str = "vpcwarden-reports";
+
+/// The other accounts of [`every_code_estate`] (and the auditor tests).
+pub const PEER: &str = "222222222222";
+pub const THIRD: &str = "333333333333";
+pub const FOURTH: &str = "444444444444";
+pub const STRANGER: &str = "555555555555";
+pub const UNLISTED_PRINCIPAL: &str = "666666666666";
+
+fn epoch_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
 
 /// Accepts `pcx` as its accepter (`accepter.account`, `accepter.region`).
 pub async fn accept_peering(aws: &Aws, accepter: &SeededVpc, pcx: &str) {
@@ -211,4 +223,58 @@ fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An estate with one instance of every finding code, in our account and region.
+pub async fn every_code_estate(aws: &Aws) {
+    // Hub: main table routed, rt-1 missing the peer route, rt-2 routing it to an IGW.
+    let hub = seed::vpc(aws, ACCOUNT, REGION, "10.0.0.0/16").await.name("hub").route_tables(2).create().await;
+    let payments = seed::vpc(aws, PEER, REGION, "10.1.0.0/16").await.create().await;
+    let good = active_peering(aws, &payments, &hub, true).await;
+    seed::add_route(aws, &hub, hub.main_table(), "10.1.0.0/16", RouteTargetSpec::Pcx(good.clone())).await;
+    seed::add_route(aws, &hub, &hub.route_tables[2], "10.1.0.0/16", RouteTargetSpec::InternetGateway).await;
+    // ... and its grant wants DNS resolution, which is off: PEERING_DNS_DRIFT.
+    tables::put_peering_grant(aws, Some(&hub.id), PEER, &[], None, Some(true)).await;
+
+    // An active peering nobody granted: PEERING_NOT_ALLOWLISTED.
+    let third = seed::vpc(aws, THIRD, REGION, "10.3.0.0/16").await.create().await;
+    active_peering(aws, &third, &hub, false).await;
+
+    // A granted peering whose VPCs overlap since a block was added: PEERING_CIDR_OVERLAP.
+    let hub2 = seed::vpc(aws, ACCOUNT, REGION, "10.20.0.0/16").await.name("hub2").create().await;
+    let fourth = seed::vpc(aws, FOURTH, REGION, "10.21.0.0/16").await.create().await;
+    active_peering(aws, &fourth, &hub2, false).await;
+    tables::put_peering_grant(aws, Some(&hub2.id), FOURTH, &[], None, None).await;
+    add_cidr(aws, &hub2, "10.21.128.0/17").await;
+
+    // A route through a deleted peering: PEERING_ROUTE_BLACKHOLE.
+    let gone = seed::vpc(aws, PEER, REGION, "10.6.0.0/16").await.create().await;
+    let dead = active_peering(aws, &gone, &hub, false).await;
+    seed::add_route(aws, &hub, hub.main_table(), "10.6.0.0/16", RouteTargetSpec::Pcx(dead.clone())).await;
+    delete_peering(aws, ACCOUNT, REGION, &dead).await;
+
+    // A pending request from a stranger: PEERING_PENDING_UNLISTED and (STALE_PENDING_HOURS=0)
+    // PEERING_PENDING_STALE.
+    let stranger = seed::vpc(aws, STRANGER, REGION, "10.5.0.0/16").await.create().await;
+    seed::request_peering(aws, &stranger, &hub).await;
+
+    // Endpoint service 1 (healthy): `*` and an unlisted account allowed; the granted account
+    // (limit 1, expiring in 3 days) has two connected endpoints and one pending; another
+    // account is connected without a grant.
+    let provider = privatelink::provider(aws, true).await;
+    let principals = ["*".to_string(), principal(PEER), principal(UNLISTED_PRINCIPAL)];
+    let svc = privatelink::service(aws, &provider, &principals).await;
+    tables::put_endpoint_grant(aws, &svc.id, PEER, Some(1), Some(epoch_secs() + 3 * 86_400)).await;
+    let consumer = privatelink::consumer(aws, PEER, "10.40.0.0/16").await;
+    let e1 = consumer.connect(&svc).await;
+    let e2 = consumer.connect(&svc).await;
+    consumer.connect(&svc).await; // left pending
+    let outsider = privatelink::consumer(aws, THIRD, "10.41.0.0/16").await;
+    let e4 = outsider.connect(&svc).await;
+    accept_endpoints(aws, &svc.id, &[e1, e2, e4]).await;
+
+    // Endpoint service 2: accepts anyone automatically, and its NLB has no target group.
+    let unhealthy = privatelink::provider(aws, false).await;
+    let svc2 = privatelink::service(aws, &unhealthy, &[]).await;
+    set_acceptance_required(aws, &svc2.id, false).await;
 }

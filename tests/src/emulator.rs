@@ -38,6 +38,12 @@ pub struct RequestRecord {
     /// The fault rule that fired, if any.
     #[serde(default)]
     pub fault_id: Option<String>,
+    /// Who started the chain of credentials (`vpcwarden-<function>` for a function's calls).
+    #[serde(default)]
+    pub source_key: String,
+    /// For `AssumeRole`: `RoleArn`, `RoleSessionName`, `DurationSeconds` as asked for.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
     /// Injected delay, if any.
     #[serde(default)]
     pub delay_ms: Option<u64>,

@@ -9,6 +9,7 @@ mod capture;
 pub mod demo_audit;
 pub mod emulator;
 pub mod events;
+pub mod figures;
 mod http;
 pub mod runtime;
 pub mod seed;

@@ -59,8 +59,13 @@ async fn subnet(ec2: &aws_sdk_ec2::Client, cidr: &str) -> (String, String) {
 /// A VPC, a subnet and an internal NLB in our account; with `healthy`, also a listener to an IP
 /// target group with one registered (healthy) target.
 pub async fn provider(aws: &Aws, healthy: bool) -> Provider {
-    let ec2 = aws.ec2(ACCOUNT, REGION).await;
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&aws.config(ACCOUNT, REGION).await);
+    provider_in(aws, ACCOUNT, healthy).await
+}
+
+/// [`provider`] in `account`.
+pub async fn provider_in(aws: &Aws, account: &str, healthy: bool) -> Provider {
+    let ec2 = aws.ec2(account, REGION).await;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&aws.config(account, REGION).await);
     let (vpc_id, subnet_id) = subnet(&ec2, "10.0.0.0/16").await;
     let nlb = elb
         .create_load_balancer()
@@ -104,7 +109,12 @@ pub async fn provider(aws: &Aws, healthy: bool) -> Provider {
 
 /// An endpoint service on `provider`'s NLB, requiring acceptance, allowing `principals`.
 pub async fn service(aws: &Aws, provider: &Provider, principals: &[String]) -> Service {
-    let ec2 = aws.ec2(ACCOUNT, REGION).await;
+    service_in(aws, ACCOUNT, provider, principals).await
+}
+
+/// [`service`] in `account` (the provider's).
+pub async fn service_in(aws: &Aws, account: &str, provider: &Provider, principals: &[String]) -> Service {
+    let ec2 = aws.ec2(account, REGION).await;
     let out = ec2
         .create_vpc_endpoint_service_configuration()
         .network_load_balancer_arns(&provider.nlb_arn)

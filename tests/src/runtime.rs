@@ -256,6 +256,13 @@ impl Function {
         }
     }
 
+    /// Kills the process (SIGKILL), as a crash or a Lambda timeout would, and waits for it.
+    pub fn kill(&self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.exit_status().is_none()

@@ -160,6 +160,16 @@ pub async fn scan(aws: &Aws, table: &str) -> Vec<Value> {
     items
 }
 
+/// The `action` of every ledger record under exactly `pk`, oldest first.
+pub async fn ledger_actions(aws: &Aws, pk: &str) -> Vec<String> {
+    ledger_entries(aws, pk)
+        .await
+        .iter()
+        .filter(|e| e["pk"] == pk)
+        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// Ledger items whose `pk` starts with `pk_prefix`, as plain JSON, sorted by (`pk`, `sk`).
 pub async fn ledger_entries(aws: &Aws, pk_prefix: &str) -> Vec<Value> {
     scan(aws, LEDGER)

@@ -1,6 +1,6 @@
 //! drift-auditor end to end: the built binary, through the Lambda Runtime API, against the
 //! emulator. Each test seeds its own estate in its own emulator.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -13,11 +13,7 @@ use vpcwarden_tests::stage::Stage;
 use vpcwarden_tests::{tables, Function, ACCOUNT, REGION};
 
 const BIN: &str = "drift-auditor";
-const PEER: &str = "222222222222";
-const THIRD: &str = "333333333333";
-const FOURTH: &str = "444444444444";
-const STRANGER: &str = "555555555555";
-const UNLISTED_PRINCIPAL: &str = "666666666666";
+use audit_seed::{PEER, STRANGER, THIRD};
 
 fn epoch() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -70,72 +66,13 @@ async fn pcx_routes(stage: &Stage, vpc: &SeededVpc, pcx: &str) -> Vec<(String, S
 }
 
 async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<String> {
-    tables::ledger_entries(&stage.aws, &format!("pcx#{pcx}"))
-        .await
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// An estate with one instance of every finding code, in our account and region.
-async fn every_code_estate(stage: &Stage) {
-    let aws = &stage.aws;
-    // Hub: main table routed, rt-1 missing the peer route, rt-2 routing it to an IGW.
-    let hub = hub(stage, "10.0.0.0/16", 2).await;
-    let payments = peer_vpc(stage, PEER, "10.1.0.0/16").await;
-    let good = audit_seed::active_peering(aws, &payments, &hub, true).await;
-    route(stage, &hub, hub.main_table(), "10.1.0.0/16", &good).await;
-    seed::add_route(aws, &hub, &hub.route_tables[2], "10.1.0.0/16", RouteTargetSpec::InternetGateway).await;
-    // ... and its grant wants DNS resolution, which is off: PEERING_DNS_DRIFT.
-    tables::put_peering_grant(aws, Some(&hub.id), PEER, &[], None, Some(true)).await;
-
-    // An active peering nobody granted: PEERING_NOT_ALLOWLISTED.
-    let third = peer_vpc(stage, THIRD, "10.3.0.0/16").await;
-    audit_seed::active_peering(aws, &third, &hub, false).await;
-
-    // A granted peering whose VPCs overlap since a block was added: PEERING_CIDR_OVERLAP.
-    let hub2 = seed::vpc(aws, ACCOUNT, REGION, "10.20.0.0/16").await.name("hub2").create().await;
-    let fourth = peer_vpc(stage, FOURTH, "10.21.0.0/16").await;
-    audit_seed::active_peering(aws, &fourth, &hub2, false).await;
-    tables::put_peering_grant(aws, Some(&hub2.id), FOURTH, &[], None, None).await;
-    audit_seed::add_cidr(aws, &hub2, "10.21.128.0/17").await;
-
-    // A route through a deleted peering: PEERING_ROUTE_BLACKHOLE.
-    let gone = peer_vpc(stage, PEER, "10.6.0.0/16").await;
-    let dead = audit_seed::active_peering(aws, &gone, &hub, false).await;
-    route(stage, &hub, hub.main_table(), "10.6.0.0/16", &dead).await;
-    audit_seed::delete_peering(aws, ACCOUNT, REGION, &dead).await;
-
-    // A pending request from a stranger: PEERING_PENDING_UNLISTED and (STALE_PENDING_HOURS=0)
-    // PEERING_PENDING_STALE.
-    let stranger = peer_vpc(stage, STRANGER, "10.5.0.0/16").await;
-    seed::request_peering(aws, &stranger, &hub).await;
-
-    // Endpoint service 1 (healthy): `*` and an unlisted account allowed; the granted account
-    // (limit 1, expiring in 3 days) has two connected endpoints and one pending; another
-    // account is connected without a grant.
-    let provider = privatelink::provider(aws, true).await;
-    let principals = ["*".to_string(), principal(PEER), principal(UNLISTED_PRINCIPAL)];
-    let svc = privatelink::service(aws, &provider, &principals).await;
-    tables::put_endpoint_grant(aws, &svc.id, PEER, Some(1), Some(epoch() + 3 * 86_400)).await;
-    let consumer = privatelink::consumer(aws, PEER, "10.40.0.0/16").await;
-    let e1 = consumer.connect(&svc).await;
-    let e2 = consumer.connect(&svc).await;
-    consumer.connect(&svc).await; // left pending
-    let outsider = privatelink::consumer(aws, THIRD, "10.41.0.0/16").await;
-    let e4 = outsider.connect(&svc).await;
-    audit_seed::accept_endpoints(aws, &svc.id, &[e1, e2, e4]).await;
-
-    // Endpoint service 2: accepts anyone automatically, and its NLB has no target group.
-    let unhealthy = privatelink::provider(aws, false).await;
-    let svc2 = privatelink::service(aws, &unhealthy, &[]).await;
-    audit_seed::set_acceptance_required(aws, &svc2.id, false).await;
+    tables::ledger_actions(&stage.aws, &format!("pcx#{pcx}")).await
 }
 
 #[tokio::test]
 async fn an_estate_with_every_kind_of_drift_yields_every_code_once() {
     let stage = Stage::new().await;
-    every_code_estate(&stage).await;
+    audit_seed::every_code_estate(&stage.aws).await;
     // Pending requests carry second-resolution times: let one second pass.
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
@@ -373,6 +310,50 @@ async fn a_failing_scope_is_reported_while_the_others_still_are() {
     let err = only_them.invoke(schedule()).await.expect_err("no scope could be audited");
     assert_eq!(err.error_type, "Retryable.Partial", "{err}");
     assert!(err.error_message.contains("AccessDenied"), "{err}");
+}
+
+#[tokio::test]
+async fn a_member_account_is_audited_through_its_role() {
+    let stage = Stage::new().await;
+    let aws = &stage.aws;
+    let hub = hub(&stage, "10.0.0.0/16", 0).await;
+    let third = peer_vpc(&stage, THIRD, "10.3.0.0/16").await;
+    audit_seed::active_peering(aws, &third, &hub, false).await; // not allowlisted
+    let provider = privatelink::provider_in(aws, THIRD, true).await;
+    let service = privatelink::service_in(aws, THIRD, &provider, &[]).await;
+    let f =
+        auditor(&stage, &[("AUDIT_ACCOUNTS", &format!("{ACCOUNT},{THIRD}")), ("AUDIT_ROLE_NAME", "vpcwarden-audit")])
+            .await;
+
+    let answer = run(&f, schedule()).await;
+    let status: Vec<(&str, &str)> = answer["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["account"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(status, [(ACCOUNT, "ok"), (THIRD, "ok")], "{answer:#}");
+    let theirs = json_report(&stage, THIRD, REGION).await;
+    let services: Vec<&str> =
+        theirs["estate"]["services"].as_array().unwrap().iter().filter_map(|s| s["id"].as_str()).collect();
+    assert_eq!(services, [service.id.as_str()], "{theirs:#}");
+
+    // Everything in the member account was read with the role's credentials, as that account.
+    let reads: BTreeSet<String> = stage
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.account == THIRD && r.service != "sts")
+        .map(|r| r.action)
+        .collect();
+    for action in [
+        "DescribeVpcPeeringConnections",
+        "DescribeRouteTables",
+        "DescribeVpcEndpointServicePermissions",
+        "DescribeTargetHealth",
+    ] {
+        assert!(reads.contains(action), "{action} not made as {THIRD}: {reads:?}");
+    }
 }
 
 #[tokio::test]

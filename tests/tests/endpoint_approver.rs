@@ -68,11 +68,7 @@ fn sorted(mut list: Vec<String>) -> Vec<String> {
 }
 
 async fn ledger_actions(stage: &Stage, endpoint: &str) -> Vec<String> {
-    tables::ledger_entries(&stage.aws, &format!("vpce#{endpoint}"))
-        .await
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
-        .collect()
+    tables::ledger_actions(&stage.aws, &format!("vpce#{endpoint}")).await
 }
 
 fn calls(stage: &Stage, action: &str) -> usize {

@@ -40,11 +40,7 @@ fn every_table(vpc: &SeededVpc, dests: &[&str]) -> Vec<(String, String)> {
 }
 
 async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<String> {
-    tables::ledger_entries(&stage.aws, &format!("pcx#{pcx}"))
-        .await
-        .iter()
-        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
-        .collect()
+    tables::ledger_actions(&stage.aws, &format!("pcx#{pcx}")).await
 }
 
 #[tokio::test]
@@ -94,6 +90,31 @@ async fn cross_account_request_is_found_by_the_sweep_and_requester_side_needs_th
         .filter(|r| r.service == "sts" && r.action == "AssumeRole" && r.account == ACCOUNT)
         .collect();
     assert!(!sts_calls.is_empty(), "the requester side is reached through AssumeRole");
+}
+
+#[tokio::test]
+async fn cross_account_dns_option_is_set_on_the_requester_side_through_the_role() {
+    let stage = Stage::new().await;
+    let acc = accepter(&stage).await;
+    let req = seed::vpc(&stage.aws, PEER, REGION, "10.1.0.0/16").await.create().await;
+    tables::put_peering_grant(&stage.aws, Some(&acc.id), PEER, &[], None, Some(true)).await;
+    let pcx = seed::request_peering(&stage.aws, &req, &acc).await;
+
+    let f = stage.function(BIN, &[("REQUESTER_ROLE_NAME", "vpcwarden-member")]);
+    let answer = f.invoke(schedule()).await.expect("sweep");
+    assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
+    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16"]));
+    let ec2 = stage.aws.ec2(ACCOUNT, REGION).await;
+    let described = ec2.describe_vpc_peering_connections().vpc_peering_connection_ids(&pcx).send().await.unwrap();
+    let p = &described.vpc_peering_connections()[0];
+    let dns = |info: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| {
+        info.and_then(|i| i.peering_options()).and_then(|o| o.allow_dns_resolution_from_remote_vpc())
+    };
+    assert_eq!(dns(p.accepter_vpc_info()), Some(true));
+    assert_eq!(dns(p.requester_vpc_info()), Some(true), "set in the requester account, through the role");
+    let modified_as_member =
+        stage.emu.requests().into_iter().any(|r| r.action == "ModifyVpcPeeringConnectionOptions" && r.account == PEER);
+    assert!(modified_as_member, "the requester side is modified with the member role's credentials");
 }
 
 #[tokio::test]

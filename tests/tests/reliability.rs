@@ -1,10 +1,11 @@
-//! Reliability, fast tier (issue 8): the peering-acceptor and endpoint-approver scenarios run once
-//! fault-free and once with the emulator failing ~30% of EC2 and DynamoDB calls (plus a few 503s
-//! and slow answers); the sweep is re-invoked (bounded) until it answers Ok, and the end state —
-//! routes, statuses, connection states, ledger actions by meaning — must equal the fault-free
-//! run's. Then replay and concurrency (every event type 5 times, 8 invocations at once: effects
-//! exactly once, no error answers), and a scan of the functions' logs for credentials and whole
-//! event payloads.
+//! Reliability (issue 8): the scenarios of the three functions run once fault-free and with the
+//! emulator failing ~30% of their calls (plus 503s, 500s and slow answers), once per round
+//! (`VPCWARDEN_SOAK_ROUNDS`, 1 in `make test`, more in `make soak`), each round with its own
+//! fault seed; a sweep is re-invoked (bounded) until it answers Ok, and the end state — routes,
+//! statuses, connection states, ledger actions by meaning, findings — must equal the fault-free
+//! run's. Then replay and concurrency (every event type at least 5 times, 16 invocations at once
+//! on 16 processes: effects exactly once, no error answers), and a scan of the functions' logs
+//! for credentials and whole event payloads. Figures go to `<target>/reliability/figures.jsonl`.
 //!
 //! Faults are only active while the functions run: the harness's own seeding and reading happen
 //! with no rule in place, so only the functions' calls are faulted.
@@ -12,7 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use vpcwarden::domain::FindingCode;
+use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
+use vpcwarden_tests::figures::{self, soak_rounds};
 use vpcwarden_tests::privatelink::{
     self, connection_states, endpoint_grant, grant_record, principal, sns_event, stream_event, Consumer, Service,
 };
@@ -22,6 +26,9 @@ use vpcwarden_tests::{tables, Function, InvokeError, ACCOUNT, REGION};
 
 const ACCEPTOR: &str = "peering-acceptor";
 const APPROVER: &str = "endpoint-approver";
+const AUDITOR: &str = "drift-auditor";
+/// Invocations at once in the replay tests, each on its own process (Lambda's instances).
+const CONCURRENCY: usize = 16;
 const PEER: &str = "222222222222";
 const STRANGER: &str = "333333333333";
 const VENDOR: &str = "210987654321";
@@ -34,7 +41,7 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(90);
 
 // -- faults -----------------------------------------------------------------------------------
 
-/// ~30% of EC2 and DynamoDB calls fail; a few 503s first; some EC2 reads are slow. `hard` are
+/// ~30% of EC2, ELB, S3 and DynamoDB calls fail; a few 503s and 500s first; some EC2 calls are slow. `hard` are
 /// rules whose errors the SDK does not retry (HTTP 400) but vpcwarden classifies as retryable, so
 /// an invocation dies in the middle (e.g. between accept and routing) and answers an error.
 fn inject_faults(stage: &Stage, seed: u64, hard: &[Value]) -> Vec<String> {
@@ -45,6 +52,8 @@ fn inject_faults(stage: &Stage, seed: u64, hard: &[Value]) -> Vec<String> {
         json!({"service": "ec2", "fraction": 0.3, "seed": seed, "error": "RequestLimitExceeded"}),
         json!({"service": "ec2", "fraction": 0.2, "seed": seed + 1, "error": null, "delay_ms": 200}),
         json!({"service": "dynamodb", "fraction": 0.3, "seed": seed + 2, "error": "ThrottlingException"}),
+        json!({"service": "elasticloadbalancing", "fraction": 0.3, "seed": seed + 3, "error": "Throttling"}),
+        json!({"service": "s3", "fraction": 0.3, "seed": seed + 4, "error": "InternalError", "status": 500}),
     ]);
     rules.into_iter().map(|r| stage.emu.add_fault(r)).collect()
 }
@@ -55,6 +64,35 @@ struct FaultFigures {
     delayed: u64,
     invocations: usize,
     error_answers: usize,
+}
+
+/// The fault-free run of `scenario`, then [`soak_rounds`] faulted runs (seed `base + 100·round`),
+/// each compared with it; the figures of each round are recorded.
+async fn faulted_rounds<F, Fut>(scenario: &str, base: u64, run: F) -> BTreeMap<String, Value>
+where
+    F: Fn(Option<u64>) -> Fut,
+    Fut: std::future::Future<Output = (BTreeMap<String, Value>, FaultFigures)>,
+{
+    let ((clean, clean_figures), mut faulted) = tokio::join!(run(None), run(Some(base)));
+    assert_eq!(clean_figures.error_answers, 0, "the fault-free run answers Ok");
+    for round in 0..soak_rounds() {
+        let seed = base + 100 * round;
+        if round > 0 {
+            faulted = run(Some(seed)).await;
+        }
+        let (state, figures) = &faulted;
+        let diff = differences(&clean, state);
+        figures::record(
+            scenario,
+            json!({"seed": seed, "invocations": figures.invocations + clean_figures.invocations,
+                   "error_answers": figures.error_answers, "faults_injected": figures.injected,
+                   "delayed": figures.delayed, "state_differences": diff.len()}),
+        );
+        assert!(figures.injected > 0, "faults were injected");
+        assert!(figures.error_answers > 0, "an invocation died in the middle and was retried");
+        assert!(diff.is_empty(), "seed {seed}: state differs from the fault-free run:\n{}", diff.join("\n"));
+    }
+    clean
 }
 
 /// Invokes `event` until the function answers Ok, at most [`ATTEMPTS`] times; every error answer
@@ -139,13 +177,9 @@ async fn peering_state(stage: &Stage, estate: &PeeringEstate) -> BTreeMap<String
 /// Ledger actions under a key, failure records left out (they say a try failed, not what was
 /// decided).
 async fn ledger_actions(stage: &Stage, pk: &str) -> Vec<String> {
-    tables::ledger_entries(&stage.aws, pk)
-        .await
-        .iter()
-        .filter(|e| e["pk"] == pk)
-        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
-        .filter(|a| !a.ends_with("failed"))
-        .collect()
+    let mut actions = tables::ledger_actions(&stage.aws, pk).await;
+    actions.retain(|a| !a.ends_with("failed"));
+    actions
 }
 
 /// The peering scenario: sweeps until Ok, then one more sweep that must change nothing.
@@ -190,31 +224,13 @@ fn differences(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> Vec<
 
 #[tokio::test]
 async fn peering_acceptor_under_faults_ends_in_the_fault_free_state() {
-    let ((clean, clean_figures), (faulted, figures)) = tokio::join!(run_peering(None), run_peering(Some(7)));
+    let clean = faulted_rounds("peering-acceptor under faults", 7, run_peering).await;
     // The expected story, so that "equal" is not "equally broken".
     assert_eq!(clean["status same"], "active", "{clean:#?}");
     assert_eq!(clean["status cross"], "active", "{clean:#?}");
     assert_eq!(clean["status stranger"], "pending-acceptance", "{clean:#?}");
     assert!(clean["ledger same"].as_array().unwrap().contains(&json!("accepted")), "{clean:#?}");
     assert_eq!(clean["routes hub"].as_array().unwrap().iter().filter(|r| r.to_string().contains("pcx:")).count(), 9);
-    assert_eq!(clean_figures.error_answers, 0);
-
-    {
-        let seed = 7;
-        let diff = differences(&clean, &faulted);
-        eprintln!(
-            "reliability: peering seed {seed}: {} invocations, {} error answers, {} faults injected, {} delayed, \
-             {} state differences",
-            figures.invocations,
-            figures.error_answers,
-            figures.injected,
-            figures.delayed,
-            diff.len()
-        );
-        assert!(figures.injected > 0, "faults were injected");
-        assert!(figures.error_answers > 0, "an invocation died in the middle and was retried");
-        assert!(diff.is_empty(), "state differs from the fault-free run:\n{}", diff.join("\n"));
-    }
 }
 
 /// Known bug (issue 8 report): peering-acceptor accepts, then writes the `accepted` ledger
@@ -311,39 +327,67 @@ async fn run_endpoints(faults: Option<u64>) -> (BTreeMap<String, Value>, FaultFi
 
 #[tokio::test]
 async fn endpoint_approver_under_faults_ends_in_the_fault_free_state() {
-    let ((clean, clean_figures), (faulted, figures)) = tokio::join!(run_endpoints(None), run_endpoints(Some(11)));
+    let clean = faulted_rounds("endpoint-approver under faults", 11, run_endpoints).await;
     let states: Vec<&Value> = clean.values().flat_map(|list| list.as_array().unwrap()).map(|c| &c["state"]).collect();
     // VENDOR's two, VENDOR2's oldest (max_endpoints 1); VENDOR2's second (over quota) and the
     // stranger's are rejected (UNLISTED_ACTION=reject).
     assert_eq!(states.iter().filter(|s| **s == "available").count(), 3, "{clean:#?}");
     assert_eq!(states.iter().filter(|s| **s == "rejected").count(), 2, "{clean:#?}");
     assert_eq!(clean[&format!("connections {STRANGER}")][0]["state"], "rejected", "{clean:#?}");
-    assert_eq!(clean_figures.error_answers, 0);
+}
 
-    {
-        let seed = 11;
-        let diff = differences(&clean, &faulted);
-        eprintln!(
-            "reliability: endpoints seed {seed}: {} invocations, {} error answers, {} faults injected, {} delayed, \
-             {} state differences",
-            figures.invocations,
-            figures.error_answers,
-            figures.injected,
-            figures.delayed,
-            diff.len()
-        );
-        assert!(figures.injected > 0, "faults were injected");
-        assert!(figures.error_answers > 0, "an invocation died in the middle and was retried");
-        assert!(diff.is_empty(), "state differs from the fault-free run:\n{}", diff.join("\n"));
+// -- audit estate -----------------------------------------------------------------------------
+
+/// Every finding code once (audit_seed::every_code_estate): the findings by code and severity,
+/// the report files written and the ledger summary.
+async fn run_audit(faults: Option<u64>) -> (BTreeMap<String, Value>, FaultFigures) {
+    let stage = Stage::new().await;
+    audit_seed::every_code_estate(&stage.aws).await;
+    audit_seed::ensure_bucket(&stage.aws).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await; // pending requests: second-resolution times
+    let env = [("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly"), ("STALE_PENDING_HOURS", "0")];
+    let f = stage.function(AUDITOR, &env);
+    let mut figures = FaultFigures::default();
+    if let Some(seed) = faults {
+        let hard = [
+            json!({"service": "elasticloadbalancing", "action": "DescribeTargetHealth", "count": 1,
+                   "error": "ValidationError", "status": 400}),
+            json!({"service": "dynamodb", "action": "PutItem", "count": 1, "error": "InternalFailure", "status": 400}),
+        ];
+        inject_faults(&stage, seed, &hard);
     }
+    let answer = until_ok(&f, &schedule(), &mut figures).await;
+    read_fault_counters(&stage, &mut figures);
+    stage.emu.clear_faults();
+    let report = audit_seed::report_keys(&stage.aws, "nightly/").await;
+    let files: Vec<String> = report.iter().filter_map(|k| k.rsplit('/').next().map(str::to_string)).collect();
+    let summary = tables::ledger_entries(&stage.aws, &format!("report#{ACCOUNT}#{REGION}")).await;
+    let state = BTreeMap::from([
+        ("findings".to_string(), answer["findings"].clone()),
+        ("total".to_string(), answer["total"].clone()),
+        ("scopes".to_string(), answer["scopes"].clone()),
+        ("report files".to_string(), json!(files)),
+        ("ledger summaries".to_string(), json!(summary.iter().map(|s| s["total"].clone()).collect::<Vec<_>>())),
+    ]);
+    (state, figures)
+}
+
+#[tokio::test]
+async fn drift_auditor_under_faults_ends_in_the_fault_free_state() {
+    let clean = faulted_rounds("drift-auditor under faults", 13, run_audit).await;
+    let expected: BTreeMap<String, Value> =
+        FindingCode::ALL.iter().map(|c| (c.as_str().to_string(), json!(1))).collect();
+    assert_eq!(clean["findings"], json!(expected), "{clean:#?}");
+    assert_eq!(clean["report files"], json!(["report.html", "report.json", "report.md"]), "{clean:#?}");
+    assert_eq!(clean["ledger summaries"], json!([16]), "one summary per run: {clean:#?}");
 }
 
 // -- replay and concurrency -------------------------------------------------------------------
 
-/// Runs `events` 8 at a time over `functions` (round robin); every answer.
+/// Runs `events` [`CONCURRENCY`] at a time over `functions` (round robin); every answer.
 async fn concurrently(functions: &[Function], events: Vec<Value>) -> Vec<Result<Value, InvokeError>> {
     let mut answers = Vec::new();
-    for chunk in events.chunks(8) {
+    for chunk in events.chunks(CONCURRENCY) {
         let runs = chunk
             .iter()
             .enumerate()
@@ -366,12 +410,12 @@ async fn peering_events_replayed_and_racing_take_effect_exactly_once() {
     let req = seed::vpc(&stage.aws, ACCOUNT, REGION, "10.1.0.0/16").await.route_tables(2).create().await;
     tables::put_peering_grant(&stage.aws, Some(&hub.id), ACCOUNT, &[], None, None).await;
     let pcx = seed::request_peering(&stage.aws, &req, &hub).await;
-    let functions: Vec<Function> = (0..4).map(|_| stage.function(ACCEPTOR, &[])).collect();
+    let functions: Vec<Function> = (0..CONCURRENCY).map(|_| stage.function(ACCEPTOR, &[])).collect();
     let logs = || functions.iter().map(Function::logs).collect::<Vec<_>>().join("\n---\n");
 
-    // Create event ×5 and schedule ×5, interleaved, 8 at a time.
+    // Create event ×8 and schedule ×8, interleaved, all at once.
     let create = cloudtrail_peering("CreateVpcPeeringConnection", &pcx);
-    let events: Vec<Value> = (0..10).map(|i| if i % 2 == 0 { create.clone() } else { schedule() }).collect();
+    let events: Vec<Value> = (0..CONCURRENCY).map(|i| if i % 2 == 0 { create.clone() } else { schedule() }).collect();
     let answers = all_ok(concurrently(&functions, events).await, logs);
     let of_pcx = |a: &Value| -> Vec<Value> {
         a["peerings"].as_array().into_iter().flatten().filter(|o| o["pcx"] == pcx.as_str()).cloned().collect()
@@ -388,7 +432,7 @@ async fn peering_events_replayed_and_racing_take_effect_exactly_once() {
     let ec2 = stage.aws.ec2(ACCOUNT, REGION).await;
     ec2.delete_vpc_peering_connection().vpc_peering_connection_id(&pcx).send().await.expect("delete");
     let delete = cloudtrail_peering("DeleteVpcPeeringConnection", &pcx);
-    let events: Vec<Value> = (0..10).map(|i| if i % 2 == 0 { delete.clone() } else { schedule() }).collect();
+    let events: Vec<Value> = (0..CONCURRENCY).map(|i| if i % 2 == 0 { delete.clone() } else { schedule() }).collect();
     let answers = all_ok(concurrently(&functions, events).await, logs);
     let removed: usize =
         answers.iter().flat_map(of_pcx).map(|o| o["routes_removed"].as_array().map_or(0, Vec::len)).sum();
@@ -399,7 +443,12 @@ async fn peering_events_replayed_and_racing_take_effect_exactly_once() {
         .filter(|(_, _, target, _)| *target == pcx)
         .collect();
     assert!(left.is_empty(), "no blackhole left: {left:?}");
-    eprintln!("reliability: peering replay: 20 invocations (2 x 5 event types x 2 phases), 8 concurrent, 0 errors");
+    figures::record(
+        "peering-acceptor replay and race",
+        json!({"invocations": 2 * CONCURRENCY, "concurrent": CONCURRENCY, "replays_per_event_type": CONCURRENCY / 2,
+               "event_types": ["CreateVpcPeeringConnection", "DeleteVpcPeeringConnection", "schedule"],
+               "error_answers": 0, "duplicate_effects": 0}),
+    );
 }
 
 #[tokio::test]
@@ -416,13 +465,14 @@ async fn endpoint_events_replayed_and_racing_take_effect_exactly_once() {
     let g2 = endpoint_grant(&service.id, VENDOR2, Some(1), None);
     allowlist.put(&g1).await.expect("grant");
     allowlist.put(&g2).await.expect("grant");
-    let functions: Vec<Function> = (0..4).map(|_| stage.function(APPROVER, &[])).collect();
+    let functions: Vec<Function> = (0..CONCURRENCY).map(|_| stage.function(APPROVER, &[])).collect();
     let logs = || functions.iter().map(Function::logs).collect::<Vec<_>>().join("\n---\n");
 
-    // SNS ×5, schedule ×5, stream INSERT ×5, interleaved, 8 at a time.
+    // SNS ×6, schedule ×5, stream INSERT ×5, interleaved, all at once.
     let note = sns_event("Connect", &service.id, &endpoint, VENDOR, "pendingAcceptance");
     let stream = stream_event(vec![grant_record("INSERT", &g1, false), grant_record("INSERT", &g2, false)]);
-    let events: Vec<Value> = (0..15).map(|i| [note.clone(), schedule(), stream.clone()][i % 3].clone()).collect();
+    let events: Vec<Value> =
+        (0..CONCURRENCY).map(|i| [note.clone(), schedule(), stream.clone()][i % 3].clone()).collect();
     let answers = all_ok(concurrently(&functions, events).await, logs);
 
     let states = connection_states(&stage.aws, &service.id).await;
@@ -450,11 +500,11 @@ async fn endpoint_events_replayed_and_racing_take_effect_exactly_once() {
     for e in [&endpoint, &quota[0], &quota[1]] {
         accept_records += ledger_actions(&stage, &format!("vpce#{e}")).await.iter().filter(|a| *a == "accept").count();
     }
-    eprintln!(
-        "reliability: endpoint replay: 15 invocations, 8 concurrent, 0 errors; \
-         {} accepts done, {listed} listed as accepted (done or already done), {accept_records} accept ledger \
-         records for 2 accepted connections",
-        done.len()
+    figures::record(
+        "endpoint-approver replay and race",
+        json!({"invocations": CONCURRENCY, "concurrent": CONCURRENCY, "replays_per_event_type": CONCURRENCY / 3,
+               "event_types": ["sns Connect", "schedule", "allowlist stream INSERT"], "error_answers": 0,
+               "accepts_done": done.len(), "listed_as_accepted": listed, "accept_ledger_records": accept_records}),
     );
     let mut expected =
         vec![endpoint.clone(), states.iter().find(|(e, s)| quota.contains(e) && *s == "available").unwrap().0.clone()];
@@ -462,6 +512,38 @@ async fn endpoint_events_replayed_and_racing_take_effect_exactly_once() {
     let mut done = done;
     done.sort();
     assert_eq!(done, expected, "each connection accepted exactly once across the answers: {connections:#?}");
+}
+
+#[tokio::test]
+async fn audits_replayed_and_racing_report_the_same_findings() {
+    let stage = Stage::new().await;
+    audit_seed::every_code_estate(&stage.aws).await;
+    audit_seed::ensure_bucket(&stage.aws).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let env = [("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly"), ("STALE_PENDING_HOURS", "0")];
+    let runs = 5;
+    let functions: Vec<Function> = (0..runs).map(|_| stage.function(AUDITOR, &env)).collect();
+    let logs = || functions.iter().map(Function::logs).collect::<Vec<_>>().join("\n---\n");
+    let answers = all_ok(concurrently(&functions, vec![schedule(); runs]).await, logs);
+    let expected: BTreeMap<String, Value> =
+        FindingCode::ALL.iter().map(|c| (c.as_str().to_string(), json!(1))).collect();
+    for answer in &answers {
+        assert_eq!(answer["findings"], json!(expected), "{answer:#}");
+    }
+    // Each run writes the same three keys (whole objects, the last one wins) and its own summary.
+    let keys = audit_seed::report_keys(&stage.aws, "nightly/").await;
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let json_key = keys.iter().find(|k| k.ends_with(".json")).unwrap();
+    let report: Value =
+        serde_json::from_str(&audit_seed::report_object(&stage.aws, json_key).await).expect("whole JSON");
+    assert_eq!(report["summary"]["total"], 16);
+    let summaries = tables::ledger_entries(&stage.aws, &format!("report#{ACCOUNT}#{REGION}")).await;
+    assert_eq!(summaries.len(), runs, "one summary per run (runs in the same millisecond would share one)");
+    figures::record(
+        "drift-auditor replay and race",
+        json!({"invocations": runs, "concurrent": runs, "replays_per_event_type": runs, "event_types": ["schedule"],
+               "error_answers": 0}),
+    );
 }
 
 // -- logs -------------------------------------------------------------------------------------
@@ -538,4 +620,41 @@ async fn logs_hold_no_credentials_or_whole_event_payloads() {
         &f.logs(),
         &[&body, "vpce-con-0123456789abcdef0", "vpce-nfn-0123456789abcdef0", "SimpleNotificationService-0000.pem"],
     );
+}
+
+#[tokio::test]
+async fn assumed_role_sessions_are_named_after_the_function_and_as_short_as_sts_allows() {
+    let stage = Stage::new().await;
+    let estate = peering_estate(&stage).await; // its cross-account requester needs the member role
+    let acceptor = stage.function(ACCEPTOR, &[("REQUESTER_ROLE_NAME", ROLE)]);
+    acceptor.invoke(schedule()).await.expect("sweep");
+    assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, &estate.pcx["cross"]).await, "active");
+    audit_seed::ensure_bucket(&stage.aws).await;
+    let auditor = stage.function(
+        AUDITOR,
+        &[
+            ("REPORT_BUCKET", BUCKET),
+            ("AUDIT_ACCOUNTS", &format!("{ACCOUNT},{PEER}")),
+            ("AUDIT_ROLE_NAME", "vpcwarden-audit"),
+        ],
+    );
+    auditor.invoke(schedule()).await.expect("audit");
+
+    let sessions: BTreeSet<(String, String, String)> = stage
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.action == "AssumeRole" && [ACCEPTOR, AUDITOR].map(|f| format!("vpcwarden-{f}")).contains(&r.source_key)
+        })
+        .map(|r| {
+            let p = |k: &str| r.params.get(k).cloned().unwrap_or_default();
+            (p("RoleArn"), p("RoleSessionName"), p("DurationSeconds"))
+        })
+        .collect();
+    let expected = BTreeSet::from([
+        (format!("arn:aws:iam::{PEER}:role/{ROLE}"), ACCEPTOR.to_string(), "900".to_string()),
+        (format!("arn:aws:iam::{PEER}:role/vpcwarden-audit"), AUDITOR.to_string(), "900".to_string()),
+    ]);
+    assert_eq!(sessions, expected, "every session named after its function, 900 s (STS's minimum)");
 }

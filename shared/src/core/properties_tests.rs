@@ -251,7 +251,7 @@ fn focus() -> impl Strategy<Value = Focus> {
 // -- properties -------------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::fixtures::proptest_cases(CASES), ..ProptestConfig::default() })]
 
     /// After the planned routes exist, the audit finds none of them missing.
     #[test]

@@ -48,6 +48,8 @@ class VpcwardenMiddleware:
             "status": None,
             "fault": False,
         }
+        if info.params:
+            entry["params"] = info.params
         self.requests.attribute(entry, info.access_key)
 
         decision = self.faults.decide(info.service, info.action)

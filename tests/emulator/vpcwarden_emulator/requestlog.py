@@ -31,6 +31,12 @@ class CallInfo:
     access_key: str | None
     account: str
     content_type: str
+    # For sts:AssumeRole only: the session it asks for (RoleArn, RoleSessionName, DurationSeconds),
+    # so tests can check sessions are named and as short as STS allows.
+    params: dict[str, str] | None = None
+
+
+_SESSION_PARAMS = ("RoleArn", "RoleSessionName", "DurationSeconds")
 
 
 def _form_body(environ: dict[str, Any]) -> bytes:
@@ -113,11 +119,14 @@ def identify(environ: dict[str, Any]) -> CallInfo:
         service = service.lower()
 
     action = None
+    params = None
     if content_type.startswith("application/x-www-form-urlencoded"):
         body = _form_body(environ)
         values = parse_qs(body.decode("utf-8", "replace"))
         if "Action" in values:
             action = values["Action"][0]
+        if action == "AssumeRole":
+            params = {k: values[k][0] for k in _SESSION_PARAMS if k in values}
     if action is None:
         values = parse_qs(environ.get("QUERY_STRING", ""))
         if "Action" in values:
@@ -137,6 +146,7 @@ def identify(environ: dict[str, Any]) -> CallInfo:
         access_key=access_key,
         account=_account_for(environ, access_key),
         content_type=content_type,
+        params=params,
     )
 
 
