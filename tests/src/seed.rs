@@ -244,6 +244,20 @@ pub async fn routes(aws: &Aws, vpc: &SeededVpc) -> Vec<(String, String, String, 
     routes
 }
 
+/// Routes through `target` (e.g. a pcx id) in `vpc`, as sorted (table, destination) pairs.
+pub async fn routes_through(aws: &Aws, vpc: &SeededVpc, target: &str) -> Vec<(String, String)> {
+    routes(aws, vpc).await.into_iter().filter(|(_, _, t, _)| t == target).map(|(rtb, dest, _, _)| (rtb, dest)).collect()
+}
+
+/// Every route table of `vpc` with each of `dests`: what [`routes_through`] returns for a
+/// connection routed everywhere.
+pub fn every_table(vpc: &SeededVpc, dests: &[&str]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> =
+        vpc.route_tables.iter().flat_map(|t| dests.iter().map(move |d| (t.clone(), d.to_string()))).collect();
+    all.sort();
+    all
+}
+
 /// What a route made by [`add_route`] points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RouteTargetSpec {

@@ -15,7 +15,7 @@ use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::figures;
 use vpcwarden_tests::privatelink::{self, connection_states, endpoint_grant, principal, sns_event};
-use vpcwarden_tests::seed::{self, SeededVpc};
+use vpcwarden_tests::seed;
 use vpcwarden_tests::stage::Stage;
 use vpcwarden_tests::{tables, Function, ACCOUNT, REGION};
 
@@ -48,18 +48,6 @@ fn calls(stage: &Stage, action: &str) -> usize {
     stage.emu.requests().iter().filter(|r| r.action == action && !r.fault).count()
 }
 
-/// Routes through `pcx` in `vpc`, sorted.
-async fn pcx_routes(stage: &Stage, vpc: &SeededVpc, pcx: &str) -> Vec<(String, String)> {
-    let mut routes: Vec<(String, String)> = seed::routes(&stage.aws, vpc)
-        .await
-        .into_iter()
-        .filter(|(_, _, target, _)| target == pcx)
-        .map(|(rtb, dest, _, _)| (rtb, dest))
-        .collect();
-    routes.sort();
-    routes
-}
-
 #[tokio::test]
 async fn peering_acceptor_crashing_between_accept_and_routing_converges_on_the_next_sweep() {
     let stage = Stage::new().await;
@@ -77,7 +65,10 @@ async fn peering_acceptor_crashing_between_accept_and_routing_converges_on_the_n
     let accepted = || async { tables::ledger_actions(aws, &pk).await.contains(&"accepted".to_string()) };
     kill_when(&f, cloudtrail_peering("CreateVpcPeeringConnection", &pcx), accepted, Duration::ZERO).await;
     assert_eq!(seed::peering_status(aws, ACCOUNT, REGION, &pcx).await, "active");
-    assert!(pcx_routes(&stage, &hub, &pcx).await.is_empty() && pcx_routes(&stage, &req, &pcx).await.is_empty());
+    assert!(
+        seed::routes_through(&stage.aws, &hub, &pcx).await.is_empty()
+            && seed::routes_through(&stage.aws, &req, &pcx).await.is_empty()
+    );
 
     // 2. EC2 unreachable for routes: the invocation answers a retryable error, changes nothing.
     stage.emu.clear_faults();
@@ -86,17 +77,13 @@ async fn peering_acceptor_crashing_between_accept_and_routing_converges_on_the_n
     let err = g.invoke(schedule()).await.expect_err("routes cannot be added");
     assert!(err.error_type.starts_with("Retryable."), "{err}");
     assert!(err.error_message.contains("CreateRoute"), "the error names the call: {err}");
-    assert!(pcx_routes(&stage, &hub, &pcx).await.is_empty());
+    assert!(seed::routes_through(&stage.aws, &hub, &pcx).await.is_empty());
 
     // 3. The next sweep converges: every table on both sides, the acceptance ledgered once.
     stage.emu.clear_faults();
     let answer = g.invoke(schedule()).await.unwrap_or_else(|e| panic!("sweep: {e}\n{}", g.logs()));
-    let hub_routes: Vec<(String, String)> =
-        hub.route_tables.iter().map(|t| (t.clone(), "10.1.0.0/16".to_string())).collect();
-    let req_routes: Vec<(String, String)> =
-        req.route_tables.iter().map(|t| (t.clone(), "10.0.0.0/16".to_string())).collect();
-    assert_eq!(pcx_routes(&stage, &hub, &pcx).await, sorted(hub_routes), "{answer:#}");
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, sorted(req_routes), "{answer:#}");
+    assert_eq!(seed::routes_through(aws, &hub, &pcx).await, seed::every_table(&hub, &["10.1.0.0/16"]), "{answer:#}");
+    assert_eq!(seed::routes_through(aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]), "{answer:#}");
     let actions = tables::ledger_actions(aws, &pk).await;
     assert_eq!(actions.iter().filter(|a| *a == "accepted").count(), 1, "{actions:?}");
     let again = g.invoke(schedule()).await.expect("settled sweep");
@@ -109,11 +96,6 @@ async fn peering_acceptor_crashing_between_accept_and_routing_converges_on_the_n
 /// Each crash test: one kill, one error answer, then converging invocations; no difference left.
 fn crash_figures(invocations: usize) -> Value {
     json!({"invocations": invocations, "kills": 1, "error_answers": 1, "state_differences": 0})
-}
-
-fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
-    v.sort();
-    v
 }
 
 #[tokio::test]

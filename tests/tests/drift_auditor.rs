@@ -55,16 +55,6 @@ async fn route(stage: &Stage, vpc: &SeededVpc, table: &str, dest: &str, pcx: &st
     seed::add_route(&stage.aws, vpc, table, dest, RouteTargetSpec::Pcx(pcx.to_string())).await;
 }
 
-/// Routes through `pcx` in `vpc`, as (table, destination).
-async fn pcx_routes(stage: &Stage, vpc: &SeededVpc, pcx: &str) -> Vec<(String, String)> {
-    seed::routes(&stage.aws, vpc)
-        .await
-        .into_iter()
-        .filter(|(_, _, target, _)| target == pcx)
-        .map(|(rtb, dest, _, _)| (rtb, dest))
-        .collect()
-}
-
 async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<String> {
     tables::ledger_actions(&stage.aws, &format!("pcx#{pcx}")).await
 }
@@ -226,7 +216,7 @@ async fn remediation_fixes_exactly_what_it_may() {
     want.sort();
     assert_eq!(done, want);
 
-    assert_eq!(pcx_routes(&stage, &hub, &live).await.len(), 2, "main and rt-1");
+    assert_eq!(seed::routes_through(&stage.aws, &hub, &live).await.len(), 2, "main and rt-1");
     assert!(
         seed::routes(aws, &hub)
             .await
@@ -234,9 +224,15 @@ async fn remediation_fixes_exactly_what_it_may() {
             .any(|(t, d, target, _)| *t == rt2 && d == "10.1.0.0/16" && target.starts_with("igw-")),
         "the conflict is left as it was"
     );
-    assert_eq!(pcx_routes(&stage, &hub, &tagged_dead).await, vec![(rt1.clone(), "172.16.0.0/12".to_string())]);
-    assert!(pcx_routes(&stage, &hub, &ledgered_dead).await.is_empty());
-    assert_eq!(pcx_routes(&stage, &hub, &foreign_dead).await, vec![(main.clone(), "10.9.0.0/16".to_string())]);
+    assert_eq!(
+        seed::routes_through(&stage.aws, &hub, &tagged_dead).await,
+        vec![(rt1.clone(), "172.16.0.0/12".to_string())]
+    );
+    assert!(seed::routes_through(&stage.aws, &hub, &ledgered_dead).await.is_empty());
+    assert_eq!(
+        seed::routes_through(&stage.aws, &hub, &foreign_dead).await,
+        vec![(main.clone(), "10.9.0.0/16".to_string())]
+    );
 
     // Each change is in the ledger, under its connection.
     assert_eq!(ledger_actions(&stage, &live).await, ["accepted", "route-restored"]);
@@ -463,7 +459,7 @@ async fn the_cli_runs_the_same_audit_and_remediation() {
         assert!(dir.join(name).is_file(), "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(pcx_routes(&stage, &hub, &pcx).await.len(), 2);
+    assert_eq!(seed::routes_through(&stage.aws, &hub, &pcx).await.len(), 2);
     assert_eq!(ledger_actions(&stage, &pcx).await, ["accepted", "route-restored"]);
 
     // Bad input is refused before anything is read.

@@ -22,21 +22,15 @@ fn outcome(answer: &Value) -> &Value {
     &list[0]
 }
 
-/// Routes through `pcx` in `vpc`, as (table, destination).
-async fn pcx_routes(stage: &Stage, vpc: &SeededVpc, pcx: &str) -> Vec<(String, String)> {
-    seed::routes(&stage.aws, vpc)
-        .await
-        .into_iter()
-        .filter(|(_, _, target, _)| target == pcx)
-        .map(|(rtb, dest, _, _)| (rtb, dest))
-        .collect()
-}
-
-fn every_table(vpc: &SeededVpc, dests: &[&str]) -> Vec<(String, String)> {
-    let mut all: Vec<(String, String)> =
-        vpc.route_tables.iter().flat_map(|t| dests.iter().map(move |d| (t.clone(), d.to_string()))).collect();
-    all.sort();
-    all
+/// `AllowDnsResolutionFromRemoteVpc` of (accepter, requester) side of `pcx`.
+async fn dns_options(stage: &Stage, pcx: &str) -> (Option<bool>, Option<bool>) {
+    let ec2 = stage.aws.ec2(ACCOUNT, REGION).await;
+    let described = ec2.describe_vpc_peering_connections().vpc_peering_connection_ids(pcx).send().await.unwrap();
+    let p = &described.vpc_peering_connections()[0];
+    let dns = |info: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| {
+        info.and_then(|i| i.peering_options()).and_then(|o| o.allow_dns_resolution_from_remote_vpc())
+    };
+    (dns(p.accepter_vpc_info()), dns(p.requester_vpc_info()))
 }
 
 async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<String> {
@@ -56,8 +50,8 @@ async fn same_account_request_is_accepted_and_wired_on_both_sides() {
     let out = outcome(&answer);
     assert_eq!(out["action"], "accepted", "{answer:#}");
     assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, &pcx).await, "active");
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16"]));
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
     assert_eq!(out["routes_added"].as_array().unwrap().len(), 3 + 2);
     assert_eq!(ledger_actions(&stage, &pcx).await, ["accepted", "routes-added"]);
 }
@@ -74,15 +68,18 @@ async fn cross_account_request_is_found_by_the_sweep_and_requester_side_needs_th
     let f = stage.function(BIN, &[]);
     let answer = f.invoke(schedule()).await.expect("sweep");
     assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16", "100.64.0.0/20"]));
-    assert!(pcx_routes(&stage, &req, &pcx).await.is_empty());
+    assert_eq!(
+        seed::routes_through(&stage.aws, &acc, &pcx).await,
+        seed::every_table(&acc, &["10.1.0.0/16", "100.64.0.0/20"])
+    );
+    assert!(seed::routes_through(&stage.aws, &req, &pcx).await.is_empty());
 
     // With the role, the next sweep completes the requester side.
     let f = stage.function(BIN, &[("REQUESTER_ROLE_NAME", "vpcwarden-member")]);
     let answer = f.invoke(schedule()).await.expect("sweep with role");
     let out = outcome(&answer);
     assert_eq!(out["action"], "reconciled", "{answer:#}");
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
     let sts_calls: Vec<_> = stage
         .emu
         .requests()
@@ -103,15 +100,8 @@ async fn cross_account_dns_option_is_set_on_the_requester_side_through_the_role(
     let f = stage.function(BIN, &[("REQUESTER_ROLE_NAME", "vpcwarden-member")]);
     let answer = f.invoke(schedule()).await.expect("sweep");
     assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16"]));
-    let ec2 = stage.aws.ec2(ACCOUNT, REGION).await;
-    let described = ec2.describe_vpc_peering_connections().vpc_peering_connection_ids(&pcx).send().await.unwrap();
-    let p = &described.vpc_peering_connections()[0];
-    let dns = |info: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| {
-        info.and_then(|i| i.peering_options()).and_then(|o| o.allow_dns_resolution_from_remote_vpc())
-    };
-    assert_eq!(dns(p.accepter_vpc_info()), Some(true));
-    assert_eq!(dns(p.requester_vpc_info()), Some(true), "set in the requester account, through the role");
+    assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
+    assert_eq!(dns_options(&stage, &pcx).await, (Some(true), Some(true)), "requester side set through the role");
     let modified_as_member =
         stage.emu.requests().into_iter().any(|r| r.action == "ModifyVpcPeeringConnectionOptions" && r.account == PEER);
     assert!(modified_as_member, "the requester side is modified with the member role's credentials");
@@ -128,8 +118,8 @@ async fn cross_region_request_is_accepted_in_the_accepter_region() {
     let answer = stage.function(BIN, &[]).invoke(schedule()).await.expect("sweep");
     assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
     assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, "us-west-2", &pcx).await, "active");
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16"]));
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
 }
 
 #[tokio::test]
@@ -212,7 +202,7 @@ async fn conflicts_are_reported_and_never_overwritten() {
     assert_eq!(out["conflicts"][0]["side"], "requester");
     let req_routes = seed::routes(&stage.aws, &req).await;
     assert!(req_routes.iter().any(|(t, d, target, _)| t == req.main_table() && d == "10.0.0.0/16" && target == &tgw));
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
     assert!(ledger_actions(&stage, &pcx).await.contains(&"route-conflict".to_string()));
 }
 
@@ -235,8 +225,8 @@ async fn replayed_and_concurrent_events_end_in_the_same_state_without_errors() {
 
     let added = |v: &Value| outcome(v)["routes_added"].as_array().map_or(0, Vec::len);
     assert_eq!(added(&ra) + added(&rb), 7 + 7, "each route created exactly once: {ra:#} {rb:#}");
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16"]));
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
     let actions = ledger_actions(&stage, &pcx).await;
     assert_eq!(actions.iter().filter(|a| *a == "accepted").count(), 1, "{actions:?}");
 }
@@ -260,10 +250,10 @@ async fn deletion_removes_the_routes_it_created_on_both_sides() {
     assert_eq!(out["action"], "cleaned-up", "{answer:#}");
     assert_eq!(out["routes_removed"].as_array().unwrap().len(), 3 + 1);
     assert_eq!(
-        pcx_routes(&stage, &acc, &pcx).await,
+        seed::routes_through(&stage.aws, &acc, &pcx).await,
         vec![(acc.main_table().to_string(), "192.168.50.0/24".to_string())]
     );
-    assert!(pcx_routes(&stage, &req, &pcx).await.is_empty());
+    assert!(seed::routes_through(&stage.aws, &req, &pcx).await.is_empty());
     assert!(ledger_actions(&stage, &pcx).await.contains(&"routes-removed".to_string()));
 
     // The replayed delete event, and the sweep that sees it deleted, find nothing left to do.
@@ -295,8 +285,8 @@ async fn the_sweep_repairs_a_crash_between_accept_and_routing() {
     let out = outcome(&answer);
     assert_eq!(out["action"], "reconciled", "{answer:#}");
     assert_eq!(out["routes_added"].as_array().unwrap().len(), 2 + 1);
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16"]));
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
 }
 
 #[tokio::test]
@@ -341,19 +331,14 @@ async fn route_table_tag_and_dns_option_are_honoured() {
         t.sort();
         t
     };
-    let acc_tables: Vec<String> = pcx_routes(&stage, &acc, &pcx).await.into_iter().map(|(t, _)| t).collect();
+    let acc_tables: Vec<String> =
+        seed::routes_through(&stage.aws, &acc, &pcx).await.into_iter().map(|(t, _)| t).collect();
     assert_eq!(acc_tables, tagged(&acc));
-    let req_tables: Vec<String> = pcx_routes(&stage, &req, &pcx).await.into_iter().map(|(t, _)| t).collect();
+    let req_tables: Vec<String> =
+        seed::routes_through(&stage.aws, &req, &pcx).await.into_iter().map(|(t, _)| t).collect();
     assert_eq!(req_tables, req.route_tables[req.route_tables.len() - 1..].to_vec());
 
-    let ec2 = stage.aws.ec2(ACCOUNT, REGION).await;
-    let described = ec2.describe_vpc_peering_connections().vpc_peering_connection_ids(&pcx).send().await.unwrap();
-    let p = &described.vpc_peering_connections()[0];
-    let dns = |info: Option<&aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo>| {
-        info.and_then(|i| i.peering_options()).and_then(|o| o.allow_dns_resolution_from_remote_vpc())
-    };
-    assert_eq!(dns(p.accepter_vpc_info()), Some(true));
-    assert_eq!(dns(p.requester_vpc_info()), Some(true));
+    assert_eq!(dns_options(&stage, &pcx).await, (Some(true), Some(true)));
 }
 
 #[tokio::test]
@@ -371,7 +356,7 @@ async fn an_unreadable_allowlist_accepts_nothing_and_answers_a_retryable_error()
     assert!(err.error_type.starts_with("Retryable."), "{err}");
     assert!(err.error_message.contains("BatchGetItem"), "{err}");
     assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, &pcx).await, "pending-acceptance");
-    assert!(pcx_routes(&stage, &acc, &pcx).await.is_empty());
+    assert!(seed::routes_through(&stage.aws, &acc, &pcx).await.is_empty());
 
     stage.emu.clear_faults();
     let answer = stage.function(BIN, &[]).invoke(schedule()).await.expect("recovers");
@@ -454,8 +439,8 @@ async fn ipv6_blocks_are_checked_and_routed_on_both_sides() {
 
     let answer = stage.function(BIN, &[]).invoke(schedule()).await.expect("sweep");
     assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16", &req_v6]));
-    assert_eq!(pcx_routes(&stage, &req, &pcx).await, every_table(&req, &["10.0.0.0/16", &acc_v6]));
+    assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16", &req_v6]));
+    assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16", &acc_v6]));
 }
 
 #[tokio::test]
@@ -467,5 +452,5 @@ async fn a_sweep_works_against_unmodified_moto() {
     let pcx = seed::request_peering(&stage.aws, &req, &acc).await;
     let answer = stage.function(BIN, &[]).invoke(schedule()).await.expect("sweep");
     assert_eq!(outcome(&answer)["action"], "accepted", "{answer:#}");
-    assert_eq!(pcx_routes(&stage, &acc, &pcx).await, every_table(&acc, &["10.1.0.0/16"]));
+    assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
 }

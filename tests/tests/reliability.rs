@@ -84,7 +84,7 @@ where
         let diff = differences(&clean, state);
         figures::record(
             scenario,
-            json!({"seed": seed, "invocations": figures.invocations + clean_figures.invocations,
+            json!({"seed": seed, "invocations": figures.invocations + if round == 0 { clean_figures.invocations } else { 0 },
                    "error_answers": figures.error_answers, "faults_injected": figures.injected,
                    "delayed": figures.delayed, "state_differences": diff.len()}),
         );
