@@ -292,9 +292,12 @@ fn targets(r: &Row) -> String {
     s
 }
 
+/// A plotted program: its name, colour, whether dashed, and where its figures are in a row.
+type Program = (&'static str, &'static str, bool, fn(&Row) -> &Figures);
+
 fn plot_svg(rows: &[Row]) -> String {
     let series = |figure: fn(&Figures) -> f64| {
-        let programs: [(&str, &'static str, bool, fn(&Row) -> &Figures); 3] = [
+        let programs: [Program; 3] = [
             ("vpcwarden drift-auditor", "#1f77b4", false, |r| &r.ours),
             ("Cloud Custodian", "#ff7f0e", false, |r| &r.c7n),
             ("floor (Describe calls only)", "#7f7f7f", true, |r| &r.floor),
