@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct Run {
     pub wall: Duration,
     pub peak_rss_kb: u64,
+    /// CPU time (user + system) of the child: its own processing, apart from waiting.
+    pub cpu: Duration,
     /// Exit code (`None`: killed by a signal).
     pub code: Option<i32>,
     pub stdout: String,
@@ -45,7 +47,15 @@ pub fn run(command: &mut Command, out: &Path) -> Run {
     drop(child);
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    Run { wall, peak_rss_kb: usage.ru_maxrss as u64, code, stdout: read(&stdout_path), stderr: read(&stderr_path) }
+    let seconds = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Run {
+        wall,
+        peak_rss_kb: usage.ru_maxrss as u64,
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        code,
+        stdout: read(&stdout_path),
+        stderr: read(&stderr_path),
+    }
 }
 
 /// The median of a non-empty list.
