@@ -59,7 +59,7 @@ bench: bench-tools bench-build ## every measurement of BENCHMARKS.md; rewrites i
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-peering-acceptor -- --write
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-endpoint-approver -- --write
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin audit-bench -- --sizes $(AUDIT_SIZES) --runs $(AUDIT_RUNS) --write
-	cargo bench -q -p vpcwarden --bench core
+	cargo bench -q -p vpcwarden-core-bench --bench core
 
 sam-build: ## `sam build` from the root with cargo-lambda (release, slow; ARCH=x86_64 for Intel)
 	tests/tools/sam-build.sh

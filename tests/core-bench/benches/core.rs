@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the pure core on a large estate: `audit` over 10,000 route tables
 //! (5,000 VPCs, 5,000 active managed peerings routed in both VPCs' tables, one route in fifty
 //! missing) and `plan_routes` for one peering into a VPC with 10,000 route tables.
-//! `cargo bench -p vpcwarden --bench core` (target: audit under 50 ms).
+//! `cargo bench -p vpcwarden-core-bench --bench core` (target: audit under 50 ms).
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 
