@@ -39,7 +39,7 @@ pub fn svg(panels: &[Panel], x_label: &str) -> String {
     // One legend for all panels (they share their series).
     if let Some(first) = panels.first() {
         for (k, series) in first.series.iter().enumerate() {
-            let x = L + k as f64 * 170.0;
+            let x = L + k as f64 * 210.0;
             let dash = if series.dashed { r#" stroke-dasharray="5,4""# } else { "" };
             let _ = write!(
                 s,
