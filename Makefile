@@ -5,7 +5,7 @@ export CARGO_TERM_COLOR ?= never
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv chromium build test sam-build test-rust test-emulator test-infra test-infra-proof lint demo bench soak zips clean
+.PHONY: help venv chromium build test bench-tools bench-build sam-build test-rust test-emulator test-infra test-infra-proof lint demo bench soak zips clean
 
 help:
 	@echo "make demo   - run the local demo (installs what it needs)"
@@ -45,8 +45,26 @@ soak: ## the longer reliability tier: ROUNDS=10 fault seeds, CRASH_ROUNDS=3, CAS
 demo: venv build
 	cargo run -q -p vpcwarden-tests --bin demo
 
-bench: venv build ## drift-auditor on a large synthetic estate: wall time, peak RSS, API calls (BENCHMARKS.md)
-	cargo run -q -p vpcwarden-tests --bin audit-bench
+# Release binaries the benches run (the workspace release profile: LTO, opt-level s, stripped).
+BENCH_BINS := $(or $(CARGO_TARGET_DIR),target)/release
+BENCH_ENV := VPCWARDEN_BIN_DIR=$(BENCH_BINS)
+# 3,000 peerings is beyond what moto can serve (BENCHMARKS.md, section 4): ask for it explicitly.
+AUDIT_SIZES ?= 100,300,1000
+AUDIT_RUNS ?= 3
+
+bench-tools: venv ## Cloud Custodian in ./.venv-c7n (patched, see tests/tools/c7n.sh)
+	tests/tools/c7n.sh
+
+bench-build: ## release build of the functions and the floors (tests/probe), debug build of the bench programs
+	cargo build --release -p peering-acceptor -p endpoint-approver -p drift-auditor -p vpcwarden-probe
+	cargo build -p vpcwarden-tests --bins
+
+bench: bench-tools bench-build ## every measurement of BENCHMARKS.md; rewrites its generated sections and the plot
+	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin footprint -- --write
+	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-peering-acceptor -- --write
+	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-endpoint-approver -- --write
+	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin audit-bench -- --sizes $(AUDIT_SIZES) --runs $(AUDIT_RUNS) --write
+	cargo bench -q -p vpcwarden-core-bench --bench core
 
 sam-build: ## `sam build` from the root with cargo-lambda (release, slow; ARCH=x86_64 for Intel)
 	tests/tools/sam-build.sh

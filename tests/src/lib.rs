@@ -5,12 +5,17 @@ use std::path::{Path, PathBuf};
 
 pub mod audit_seed;
 pub mod aws;
+pub mod bench_doc;
+pub mod bench_estate;
+pub mod c7n;
 mod capture;
 pub mod demo_audit;
 pub mod emulator;
 pub mod events;
 pub mod figures;
 mod http;
+pub mod measure;
+pub mod plot;
 pub mod runtime;
 pub mod seed;
 pub mod stage;
@@ -50,7 +55,7 @@ pub fn bin_path(name: &str) -> PathBuf {
 }
 
 /// `$CARGO_TARGET_DIR` (relative paths taken from the workspace root), else `<root>/target`.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => workspace_root().join(dir),
         _ => workspace_root().join("target"),

@@ -223,8 +223,9 @@ impl Auditor {
         let started = now_nanos();
         let generated_at = crate::aws::ledger::rfc3339(started);
         let now = (started / 1_000_000_000) as i64;
-        let me = self.identity.caller().await?.account.clone();
-        let (desired, malformed_grants) = self.desired().await?;
+        // Independent reads: one round trip instead of two.
+        let (caller, (desired, malformed_grants)) = tokio::try_join!(self.identity.caller(), self.desired())?;
+        let me = caller.account.clone();
         let accounts = options.accounts.clone().unwrap_or_else(|| vec![me.clone()]);
         let regions = options.regions.clone().unwrap_or_else(|| vec![self.region.clone()]);
         let scopes: Vec<(String, String)> =

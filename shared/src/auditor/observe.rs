@@ -38,17 +38,27 @@ pub(super) async fn scope(ctx: &Auditor, config: &SdkConfig, account: &str, regi
     let endpoints = Endpoints::new(client);
     let elbv2 = Elbv2::new(aws_sdk_elasticloadbalancingv2::Client::new(config));
     let mut notes = Vec::new();
-    let (vpcs, route_tables, peerings, owned) =
-        tokio::try_join!(ec2.vpcs(), ec2.route_tables(Vec::new()), ec2.peerings(Vec::new()), endpoints.services())?;
-    let owned_services: Vec<String> = owned.iter().map(|s| s.id.clone()).collect();
-    let audited: Vec<Service> = owned
-        .into_iter()
-        .filter(|s| ctx.config.endpoint_service_ids.as_ref().is_none_or(|ids| ids.contains(&s.id)))
-        .collect();
-    let (services, ledger_accepted) = tokio::try_join!(
-        services(&endpoints, &elbv2, audited, &mut notes),
-        ledger_accepted(ctx, &peerings, &route_tables)
-    )?;
+    // Two independent chains: the network listings (then the ledger's word on the connections
+    // they show) and the endpoint services (then their per-service calls). Neither waits for the
+    // other, so the scope takes as long as the slower chain, not the sum of their slowest steps.
+    let network = async {
+        let (vpcs, route_tables, peerings) =
+            tokio::try_join!(ec2.vpcs(), ec2.route_tables(Vec::new()), ec2.peerings(Vec::new()))?;
+        let ledger_accepted = ledger_accepted(ctx, &peerings, &route_tables).await?;
+        Ok::<_, crate::error::Error>((vpcs, route_tables, peerings, ledger_accepted))
+    };
+    let privatelink = async {
+        let owned = endpoints.services().await?;
+        let owned_services: Vec<String> = owned.iter().map(|s| s.id.clone()).collect();
+        let audited: Vec<Service> = owned
+            .into_iter()
+            .filter(|s| ctx.config.endpoint_service_ids.as_ref().is_none_or(|ids| ids.contains(&s.id)))
+            .collect();
+        let services = services(&endpoints, &elbv2, audited, &mut notes).await?;
+        Ok::<_, crate::error::Error>((owned_services, services))
+    };
+    let ((vpcs, route_tables, peerings, ledger_accepted), (owned_services, services)) =
+        tokio::try_join!(network, privatelink)?;
     let observed = Observed {
         account: account.to_string(),
         region: region.to_string(),

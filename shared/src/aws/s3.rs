@@ -46,21 +46,23 @@ impl Reports {
         date: &str,
         renderings: &[Rendering<'_>],
     ) -> Result<Vec<String>> {
-        let mut written = Vec::with_capacity(renderings.len());
-        for r in renderings {
+        // The renderings are independent objects: written concurrently, one round trip in all.
+        let puts = renderings.iter().map(|r| {
             let key = report_key(&self.prefix, account, region, date, r.extension);
-            self.client
+            let put = self
+                .client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(&key)
                 .content_type(r.content_type)
                 .body(ByteStream::from(r.body.as_bytes().to_vec()))
-                .send()
-                .await
-                .map_err(|e| Error::aws("PutObject", e))?;
-            written.push(format!("s3://{}/{key}", self.bucket));
-        }
-        Ok(written)
+                .send();
+            async move {
+                put.await.map_err(|e| Error::aws("PutObject", e))?;
+                Ok::<_, Error>(format!("s3://{}/{key}", self.bucket))
+            }
+        });
+        futures::future::try_join_all(puts).await
     }
 }
 

@@ -1,335 +1,387 @@
-//! `make bench`: seeds a large synthetic estate in the emulator and measures one drift-auditor
-//! run through the Runtime API: wall time, peak RSS, and the AWS API calls by operation next to
-//! the fewest pages those Describe calls need. A measurement, not a test.
+//! `make bench`, the audit at scale: for each estate size, seeds a fresh emulator
+//! (tests/src/bench_estate.rs) and measures, on the same estate and in the same run, one
+//! scheduled drift-auditor invocation (through the Runtime API), Cloud Custodian's peering
+//! policies (tests/src/c7n.rs) and the floor: `describe-floor`, the same Describe calls with no
+//! processing. Wall time, peak RSS and API calls (from the emulator's request log) of each; the
+//! median of `--runs`. A measurement, not a test.
 //!
-//! `cargo run -p vpcwarden-tests --bin audit-bench [-- --vpcs 500 --peerings 1000 --tables-per-vpc 6
-//!  --services 50 --connections 1000]` (debug binaries unless VPCWARDEN_BIN_DIR names others).
+//! `cargo run -p vpcwarden-tests --bin audit-bench [-- --sizes 100,300,1000 --runs 3 --write]`
+//! Binaries from `VPCWARDEN_BIN_DIR` (make bench: target/release); `--write` rewrites the
+//! generated sections of BENCHMARKS.md and the plot tests/bench/audit-scale.svg.
 use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::types::Tag;
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, TargetDescription,
-    TargetTypeEnum,
-};
-use futures::stream::{self, StreamExt};
-use vpcwarden_tests::audit_seed::{self, BUCKET};
+use serde_json::{json, Value};
+use vpcwarden_tests::audit_seed::BUCKET;
+use vpcwarden_tests::bench_estate::{self, Estate, Sizes};
 use vpcwarden_tests::events::schedule;
-use vpcwarden_tests::seed::{self, SeededVpc};
+use vpcwarden_tests::measure::{self, median};
+use vpcwarden_tests::plot::{self, Panel, Series};
 use vpcwarden_tests::stage::Stage;
-use vpcwarden_tests::{tables, ACCOUNT, REGION};
+use vpcwarden_tests::{bench_doc, bin_path, c7n, function_env, workspace_root, RequestRecord};
 
-/// Seeding calls in flight.
-const SEEDING: usize = 8;
+/// The estate size the targets are stated at.
+const TARGET_SIZE: usize = 1000;
 
-struct Sizes {
-    vpcs: usize,
-    peerings: usize,
-    tables_per_vpc: usize,
-    services: usize,
-    connections: usize,
-    consumers: usize,
+struct Options {
+    sizes: Vec<usize>,
+    runs: usize,
+    write: bool,
 }
 
-fn sizes() -> Sizes {
-    let mut s = Sizes { vpcs: 500, peerings: 1000, tables_per_vpc: 6, services: 50, connections: 1000, consumers: 10 };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    for pair in args.chunks(2) {
-        let value = || pair.get(1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{} needs a number", pair[0]));
-        match pair[0].as_str() {
-            "--vpcs" => s.vpcs = value(),
-            "--peerings" => s.peerings = value(),
-            "--tables-per-vpc" => s.tables_per_vpc = value(),
-            "--services" => s.services = value(),
-            "--connections" => s.connections = value(),
-            "--consumers" => s.consumers = value(),
+fn options() -> Options {
+    let mut o = Options { sizes: vec![100, 300, 1000], runs: 3, write: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--sizes" => o.sizes = value().split(',').map(|v| v.trim().parse().expect("--sizes 100,300")).collect(),
+            "--runs" => o.runs = value().parse().expect("--runs N"),
+            "--write" => o.write = true,
             other => panic!("unknown argument {other}"),
         }
     }
-    assert!(s.vpcs >= 2 && s.vpcs <= 40_000 && s.tables_per_vpc >= 2);
-    s
+    assert!(o.runs >= 1 && !o.sizes.is_empty());
+    o
 }
 
-/// VPC `i`: 10.x.y.0/24, its main table, `tables - 2` plain tables and one tagged `peering=yes`.
-async fn vpc(stage: &Stage, i: usize, tables: usize) -> SeededVpc {
-    let cidr = format!("10.{}.{}.0/24", 1 + i / 250, i % 250);
-    seed::vpc(&stage.aws, ACCOUNT, REGION, &cidr)
-        .await
-        .name(&format!("bench-{i}"))
-        .route_tables(tables - 2)
-        .tagged_tables(1, "peering", "yes")
-        .create()
-        .await
+/// One program's figures on one estate (medians over the runs).
+#[derive(Clone, Debug, Default)]
+struct Figures {
+    wall: f64,
+    /// CPU time of the program itself (user + system).
+    cpu: f64,
+    rss_mb: f64,
+    calls: usize,
 }
 
-async fn peerings(stage: &Stage, vpcs: &[SeededVpc], n: usize) -> (usize, usize, usize) {
-    let ec2 = stage.aws.ec2(ACCOUNT, REGION).await;
-    let count = vpcs.len();
-    let made: Vec<(usize, &'static str)> = stream::iter(0..n)
-        .map(|k| {
-            let ec2 = ec2.clone();
-            async move {
-                // Distinct pairs: (i, i+1), then (i, i+4), (i, i+7)…
-                let (r, a) = (k % count, (k % count + 1 + 3 * (k / count)) % count);
-                let (req, acc) = (&vpcs[r], &vpcs[a]);
-                let pcx = seed::request_peering(&stage.aws, req, acc).await;
-                if k % 20 == 0 {
-                    return (k, "pending");
-                }
-                ec2.accept_vpc_peering_connection().vpc_peering_connection_id(&pcx).send().await.expect("accept");
-                ec2.create_tags()
-                    .resources(&pcx)
-                    .tags(Tag::builder().key("vpcwarden:managed").value("true").build())
-                    .send()
-                    .await
-                    .expect("tag");
-                // Routes in the managed table of each side; one in 50 left missing.
-                for (side, peer) in [(acc, req), (req, acc)] {
-                    if k % 50 == 7 && std::ptr::eq(side, req) {
-                        continue;
-                    }
-                    ec2.create_route()
-                        .route_table_id(&side.route_tables[side.route_tables.len() - 1])
-                        .destination_cidr_block(&peer.cidrs[0])
-                        .vpc_peering_connection_id(&pcx)
-                        .send()
-                        .await
-                        .expect("route");
-                }
-                if k % 20 == 1 {
-                    ec2.delete_vpc_peering_connection().vpc_peering_connection_id(&pcx).send().await.expect("delete");
-                    return (k, "deleted");
-                }
-                (k, "active")
-            }
-        })
-        .buffer_unordered(SEEDING)
-        .collect()
-        .await;
-    let count = |s: &str| made.iter().filter(|(_, st)| *st == s).count();
-    (count("active"), count("pending"), count("deleted"))
-}
-
-/// `services` NLB-backed endpoint services (four in five with a healthy target group), and
-/// `connections` endpoints from `consumers` accounts, nine in ten accepted.
-async fn privatelink(stage: &Stage, services: usize, connections: usize, consumers: usize) -> (usize, usize) {
-    let aws = &stage.aws;
-    let ec2 = aws.ec2(ACCOUNT, REGION).await;
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&aws.config(ACCOUNT, REGION).await);
-    let vpc = ec2.create_vpc().cidr_block("10.250.0.0/16").send().await.expect("provider VPC");
-    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).unwrap().to_string();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc_id)
-        .cidr_block("10.250.0.0/24")
-        .availability_zone(format!("{REGION}a"))
-        .send()
-        .await
-        .expect("provider subnet");
-    let subnet_id = subnet.subnet().and_then(|s| s.subnet_id()).unwrap().to_string();
-    let consumer_accounts: Vec<String> = (0..consumers).map(|c| format!("{}", 600_000_000_000u64 + c as u64)).collect();
-    let principals: Vec<String> =
-        consumer_accounts.iter().map(|a| vpcwarden_tests::privatelink::principal(a)).collect();
-    let mut target_groups = 0;
-    let mut ids = Vec::new();
-    for s in 0..services {
-        let nlb = elb
-            .create_load_balancer()
-            .name(format!("bench-nlb-{s}"))
-            .subnets(&subnet_id)
-            .r#type(LoadBalancerTypeEnum::Network)
-            .scheme(LoadBalancerSchemeEnum::Internal)
-            .send()
-            .await
-            .expect("NLB");
-        let nlb_arn = nlb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
-        if s % 5 != 4 {
-            let tg = elb
-                .create_target_group()
-                .name(format!("bench-tg-{s}"))
-                .protocol(ProtocolEnum::Tcp)
-                .port(443)
-                .vpc_id(&vpc_id)
-                .target_type(TargetTypeEnum::Ip)
-                .send()
-                .await
-                .expect("target group");
-            let tg_arn = tg.target_groups()[0].target_group_arn().unwrap().to_string();
-            elb.register_targets()
-                .target_group_arn(&tg_arn)
-                .targets(TargetDescription::builder().id("10.250.0.10").port(443).build())
-                .send()
-                .await
-                .expect("register");
-            elb.create_listener()
-                .load_balancer_arn(&nlb_arn)
-                .protocol(ProtocolEnum::Tcp)
-                .port(443)
-                .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&tg_arn).build())
-                .send()
-                .await
-                .expect("listener");
-            target_groups += 1;
-        }
-        let svc = ec2
-            .create_vpc_endpoint_service_configuration()
-            .network_load_balancer_arns(&nlb_arn)
-            .acceptance_required(true)
-            .send()
-            .await
-            .expect("service");
-        let config = svc.service_configuration().unwrap();
-        let (id, name) = (config.service_id().unwrap().to_string(), config.service_name().unwrap().to_string());
-        ec2.modify_vpc_endpoint_service_permissions()
-            .service_id(&id)
-            .set_add_allowed_principals(Some(principals.clone()))
-            .send()
-            .await
-            .expect("permissions");
-        ids.push((id, name));
-    }
-    // Consumers: one VPC and subnet each, endpoints spread over the services.
-    let mut accepted: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    let per_consumer = connections.div_ceil(consumers.max(1));
-    for (c, account) in consumer_accounts.iter().enumerate() {
-        let consumer = vpcwarden_tests::privatelink::consumer(aws, account, &format!("10.{}.0.0/16", 100 + c)).await;
-        let made: Vec<(usize, usize, String)> = stream::iter(0..per_consumer.min(connections - c * per_consumer))
-            .map(|j| {
-                let consumer = &consumer;
-                let ids = &ids;
-                async move {
-                    let s = (c * per_consumer + j) % ids.len();
-                    let svc = vpcwarden_tests::privatelink::Service { id: ids[s].0.clone(), name: ids[s].1.clone() };
-                    (s, j, consumer.connect(&svc).await)
-                }
-            })
-            .buffer_unordered(SEEDING)
-            .collect()
-            .await;
-        for (s, j, endpoint) in made {
-            if j % 10 != 9 {
-                accepted.entry(s).or_default().push(endpoint);
-            }
-        }
-        for (id, _) in &ids {
-            tables::put_endpoint_grant(aws, id, account, Some(5), None).await;
+impl Figures {
+    fn median_of(runs: &[Figures]) -> Figures {
+        let pick = |f: fn(&Figures) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+        Figures {
+            wall: pick(|r| r.wall),
+            cpu: pick(|r| r.cpu),
+            rss_mb: pick(|r| r.rss_mb),
+            calls: median(&runs.iter().map(|r| r.calls).collect::<Vec<_>>()),
         }
     }
-    for (s, endpoints) in &accepted {
-        audit_seed::accept_endpoints(aws, &ids[*s].0, endpoints).await;
-    }
-    (ids.len(), target_groups)
 }
 
-/// How many of each the auditor will list, as the emulator has them (default VPC included).
-async fn totals(stage: &Stage) -> BTreeMap<&'static str, usize> {
-    let ec2 = stage.aws.ec2(ACCOUNT, REGION).await;
-    let mut t = BTreeMap::new();
-    let vpcs = ec2.describe_vpcs().into_paginator().items().send().collect::<Vec<_>>().await;
-    t.insert("vpcs", vpcs.len());
-    let tables = ec2.describe_route_tables().into_paginator().items().send().collect::<Vec<_>>().await;
-    t.insert("route tables", tables.len());
-    let pcx = ec2.describe_vpc_peering_connections().into_paginator().items().send().collect::<Vec<_>>().await;
-    t.insert("peerings", pcx.len());
-    let conns = ec2.describe_vpc_endpoint_connections().into_paginator().items().send().collect::<Vec<_>>().await;
-    t.insert("connections", conns.len());
-    t
+struct Row {
+    estate: Estate,
+    ours: Figures,
+    floor: Figures,
+    c7n: Figures,
+    /// The floor of Cloud Custodian's own calls (`describe-floor peerings`).
+    c7n_floor: Figures,
+    findings: Value,
+    c7n_matched: Vec<(String, usize)>,
+    by_operation: BTreeMap<(String, String), usize>,
+    minimum: BTreeMap<&'static str, usize>,
+    budget: usize,
+}
+
+fn by_operation(log: &[RequestRecord]) -> BTreeMap<(String, String), usize> {
+    let mut calls = BTreeMap::new();
+    for r in log {
+        *calls.entry((r.service.clone(), r.action.clone())).or_default() += 1;
+    }
+    calls
 }
 
 fn pages(n: usize, per_page: usize) -> usize {
     n.div_ceil(per_page).max(1)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let s = sizes();
-    let stage = Stage::new().await;
-    println!(
-        "seeding: {} VPCs x {} route tables, {} peerings, {} endpoint services, {} connections",
-        s.vpcs, s.tables_per_vpc, s.peerings, s.services, s.connections
-    );
-    let t = Instant::now();
-    let vpcs: Vec<SeededVpc> =
-        stream::iter(0..s.vpcs).map(|i| vpc(&stage, i, s.tables_per_vpc)).buffered(SEEDING).collect().await;
-    tables::put_peering_grant(&stage.aws, None, ACCOUNT, &[], None, None).await;
-    let (active, pending, deleted) = peerings(&stage, &vpcs, s.peerings).await;
-    let (services, target_groups) = privatelink(&stage, s.services, s.connections, s.consumers).await;
-    audit_seed::ensure_bucket(&stage.aws).await;
-    let totals = totals(&stage).await;
-    println!(
-        "seeded in {:.0} s: {totals:?}; peerings {active} active, {pending} pending, {deleted} deleted",
-        t.elapsed().as_secs_f64()
-    );
-
-    let f = stage.function(
-        "drift-auditor",
-        &[("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "bench"), ("ROUTE_TABLE_TAG", "peering=yes")],
-    );
-    while f.init_duration().is_none() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stage.emu.clear_requests();
-    let t = Instant::now();
-    let answer = f
-        .invoke_with_timeout(schedule(), Duration::from_secs(900))
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", f.logs()));
-    let wall = t.elapsed();
-    let rss = f.peak_rss_kb().unwrap_or(0);
-    let requests = stage.emu.requests();
-
-    let mut calls: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for r in &requests {
-        *calls.entry((r.service.clone(), r.action.clone())).or_default() += 1;
-    }
-    // The fewest calls: each listing at its largest page size, and what cannot be batched.
-    let minimum: BTreeMap<&str, usize> = [
-        ("DescribeVpcs", pages(totals["vpcs"], 1000)),
-        ("DescribeRouteTables", pages(totals["route tables"], 100)),
-        ("DescribeVpcPeeringConnections", pages(totals["peerings"], 1000)),
-        ("DescribeVpcEndpointServiceConfigurations", pages(services, 1000)),
-        ("DescribeVpcEndpointConnections", pages(totals["connections"], 1000) * services.div_ceil(200).max(1)),
-        ("DescribeVpcEndpointServicePermissions", services),
-        ("DescribeTargetGroups", services),
-        ("DescribeTargetHealth", target_groups),
+/// The fewest calls that read the estate: each listing at its largest page size, and what cannot
+/// be batched (per service, per target group, identity, allowlist, report objects, ledger).
+fn minimum(e: &Estate) -> (BTreeMap<&'static str, usize>, usize) {
+    let t = &e.totals;
+    let listings = [
+        ("DescribeVpcs", pages(t["vpcs"], 1000)),
+        ("DescribeRouteTables", pages(t["route tables"], 100)),
+        ("DescribeVpcPeeringConnections", pages(t["peerings"], 1000)),
+        ("DescribeVpcEndpointServiceConfigurations", pages(e.services, 1000)),
+        ("DescribeVpcEndpointConnections", pages(t["connections"], 1000) * e.services.div_ceil(200).max(1)),
+    ];
+    let listing_min: usize = listings.iter().map(|(_, n)| n).sum();
+    let rest = [
+        ("DescribeVpcEndpointServicePermissions", e.services),
+        ("DescribeTargetGroups", e.services),
+        ("DescribeTargetHealth", e.target_groups),
         ("GetCallerIdentity", 1),
         ("Scan", 1),
         ("PutObject", 3),
         ("PutItem", 1),
-    ]
-    .into_iter()
-    .collect();
-    let describe_min: usize = minimum
-        .iter()
-        .filter(|(k, _)| {
-            k.starts_with("Describe")
-                && !["DescribeVpcEndpointServicePermissions", "DescribeTargetGroups", "DescribeTargetHealth"]
-                    .contains(k)
-        })
-        .map(|(_, n)| n)
-        .sum();
-    let per_service = services * 2 + target_groups;
+    ];
+    let budget = (listing_min as f64 * 1.1).floor() as usize + e.services * 2 + e.target_groups + 6;
+    (listings.into_iter().chain(rest).collect(), budget)
+}
 
-    println!("\ndrift-auditor, one scheduled run ({})", vpcwarden_tests::bin_path("drift-auditor").display());
-    println!("  wall time   {:.2} s", wall.as_secs_f64());
-    println!("  peak RSS    {:.1} MB ({rss} kB)", rss as f64 / 1024.0);
-    println!("  findings    {} {}", answer["total"], answer["findings"]);
-    for line in f.logs().lines().filter(|l| l.contains("elapsed_ms")) {
-        println!("  log         {line}");
-    }
-    println!("\n| service | operation | calls | minimum |\n|---|---|---|---|");
-    let mut total = 0;
-    for ((service, action), n) in &calls {
-        total += n;
-        let min = minimum.get(action.as_str()).map(|m| m.to_string()).unwrap_or_else(|| "–".into());
-        println!("| {service} | {action} | {n} | {min} |");
-    }
-    let budget = (describe_min as f64 * 1.1).floor() as usize + per_service + 6;
-    println!(
-        "\n{total} calls in all; the target is at most {budget} (listing minimum {describe_min} + 10%, one call per \
-         service ({}) and target group ({target_groups}), 1 STS, 1 Scan, 3 PutObject, 1 PutItem)",
-        services * 2
+async fn auditor(stage: &Stage) -> (Figures, Value, BTreeMap<(String, String), usize>, String) {
+    stage.emu.clear_requests();
+    // From process start, as for the other two programs (init is a few milliseconds).
+    let t = Instant::now();
+    let f = stage.function(
+        "drift-auditor",
+        &[("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "bench"), ("ROUTE_TABLE_TAG", "peering=yes")],
     );
-    let ok = total <= budget && rss < 96 * 1024;
-    println!("{}", if ok { "within targets" } else { "OUTSIDE TARGETS" });
+    let answer = f
+        .invoke_with_timeout(schedule(), Duration::from_secs(900))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", f.logs()));
+    let wall = t.elapsed().as_secs_f64();
+    let rss_mb = f.peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
+    let cpu = f.cpu_time().unwrap_or_default().as_secs_f64();
+    let calls = by_operation(&stage.emu.requests());
+    let total = calls.values().sum();
+    (Figures { wall, cpu, rss_mb, calls: total }, answer, calls, f.logs())
+}
+
+/// `describe-floor` with `args`: the Describe calls alone (drift-auditor's, or with `peerings`
+/// Cloud Custodian's).
+fn floor(stage: &Stage, dir: &std::path::Path, args: &[&str]) -> Figures {
+    stage.emu.clear_requests();
+    let mut command = Command::new(bin_path("describe-floor"));
+    command.env_clear().envs(function_env(&stage.emu)).args(args);
+    let run = measure::run(&mut command, &dir.join(format!("describe-floor{}", args.join("-"))));
+    assert!(run.ok(), "describe-floor failed: {}", run.stderr);
+    let calls = stage.emu.requests().len();
+    Figures { wall: run.wall.as_secs_f64(), cpu: run.cpu.as_secs_f64(), rss_mb: run.peak_rss_kb as f64 / 1024.0, calls }
+}
+
+fn custodian(stage: &Stage, dir: &std::path::Path) -> (Figures, Vec<(String, usize)>) {
+    stage.emu.clear_requests();
+    let outcome = c7n::run(stage, &dir.join("c7n"));
+    let calls = stage.emu.requests().len();
+    let run = &outcome.run;
+    let cpu = run.cpu.as_secs_f64();
+    (Figures { wall: run.wall.as_secs_f64(), cpu, rss_mb: run.peak_rss_kb as f64 / 1024.0, calls }, outcome.matched)
+}
+
+async fn measure_size(peerings: usize, runs: usize) -> Row {
+    let stage = Stage::new().await;
+    let estate = bench_estate::seed(&stage, Sizes::scaled(peerings)).await;
+    println!(
+        "\n== {peerings} peerings: seeded in {:.0} s: {:?}; peerings {} active, {} pending, {} deleted; {} services",
+        estate.seconds, estate.totals, estate.active, estate.pending, estate.deleted, estate.services
+    );
+    let dir = vpcwarden_tests::target_dir().join("bench").join(format!("audit-{peerings}"));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let (mut ours, mut floors, mut c7ns, mut c7n_floors) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut findings, mut matched, mut ops) = (Value::Null, Vec::new(), BTreeMap::new());
+    for run in 1..=runs {
+        // Interleaved, so a slower moment of the machine touches all three alike.
+        let (f, answer, calls, log) = auditor(&stage).await;
+        let fl = floor(&stage, &dir, &[]);
+        let (c, m) = custodian(&stage, &dir);
+        let cf = floor(&stage, &dir, &["peerings"]);
+        println!(
+            "  run {run}: vpcwarden {:.2} s {:.1} MB {} calls | floor {:.2} s {} calls | c7n {:.2} s {:.1} MB {} calls {m:?} | c7n floor {:.2} s {} calls",
+            f.wall, f.rss_mb, f.calls, fl.wall, fl.calls, c.wall, c.rss_mb, c.calls, cf.wall, cf.calls
+        );
+        for line in log.lines().filter(|l| l.contains("elapsed_ms")) {
+            println!("    drift-auditor log: {line}");
+        }
+        c7n_floors.push(cf);
+        (findings, matched, ops) = (answer["findings"].clone(), m, calls);
+        ours.push(f);
+        floors.push(fl);
+        c7ns.push(c);
+    }
+    let (minimum, budget) = minimum(&estate);
+    Row {
+        estate,
+        ours: Figures::median_of(&ours),
+        floor: Figures::median_of(&floors),
+        c7n: Figures::median_of(&c7ns),
+        c7n_floor: Figures::median_of(&c7n_floors),
+        findings,
+        c7n_matched: matched,
+        by_operation: ops,
+        minimum,
+        budget,
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "–".into()
+    }
+}
+
+fn scale_table(rows: &[Row], runs: usize) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Medians of {runs} run(s) per size (one above {TARGET_SIZE} peerings). Wall time from process start to answer (vpcwarden) or exit (the others); \
+         overhead = wall time minus the floor of the program's own Describe calls.\n"
+    );
+    s.push_str(
+        "| peerings | route tables | services | program | wall time | overhead above floor | CPU time | peak RSS | API calls | found |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let e = &r.estate;
+        let head = format!("| {} | {} | {} ", e.sizes.peerings, e.totals["route tables"], e.services);
+        let ours_found = format!("{} findings {}", r.findings_total(), r.findings);
+        let c7n_found = r.c7n_matched.iter().map(|(n, k)| format!("{n}: {k}")).collect::<Vec<_>>().join(", ");
+        for (name, f, floor, found) in [
+            ("vpcwarden drift-auditor", &r.ours, Some(&r.floor), ours_found.as_str()),
+            ("floor of its calls (`describe-floor`)", &r.floor, None, "–"),
+            ("Cloud Custodian 0.9.53", &r.c7n, Some(&r.c7n_floor), c7n_found.as_str()),
+            ("floor of its calls (`describe-floor peerings`)", &r.c7n_floor, None, "–"),
+        ] {
+            let over = floor.map_or("–".into(), |fl| format!("{:.2} s", f.wall - fl.wall));
+            let _ = writeln!(
+                s,
+                "{head}| {name} | {:.2} s | {over} | {:.2} s | {:.1} MB | {} | {found} |",
+                f.wall, f.cpu, f.rss_mb, f.calls
+            );
+        }
+    }
+    s.push_str("\n| peerings | vpcwarden / its floor (time) | vpcwarden / c7n (time) | overhead vpcwarden / c7n | CPU time vpcwarden / c7n | RSS vpcwarden / c7n | calls vpcwarden / c7n |\n|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.estate.sizes.peerings,
+            ratio(r.ours.wall, r.floor.wall),
+            ratio(r.ours.wall, r.c7n.wall),
+            ratio(r.ours.wall - r.floor.wall, r.c7n.wall - r.c7n_floor.wall),
+            ratio(r.ours.cpu, r.c7n.cpu),
+            ratio(r.ours.rss_mb, r.c7n.rss_mb),
+            ratio(r.ours.calls as f64, r.c7n.calls as f64),
+        );
+    }
+    s
+}
+
+impl Row {
+    fn findings_total(&self) -> u64 {
+        self.findings.as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0)
+    }
+}
+
+fn operations_table(r: &Row) -> String {
+    let mut s = format!(
+        "drift-auditor's calls at {} peerings, by operation, next to the fewest that read the estate:\n\n\
+         | service | operation | calls | minimum |\n|---|---|---|---|\n",
+        r.estate.sizes.peerings
+    );
+    for ((service, action), n) in &r.by_operation {
+        let min = r.minimum.get(action.as_str()).map(|m| m.to_string()).unwrap_or_else(|| "–".into());
+        let _ = writeln!(s, "| {service} | {action} | {n} | {min} |");
+    }
+    s
+}
+
+fn targets(r: &Row) -> String {
+    let met = |ok: bool| if ok { "**met**" } else { "**missed**" };
+    let (ours_over, c7n_over) = (r.ours.wall - r.floor.wall, r.c7n.wall - r.c7n_floor.wall);
+    let mut s = format!("Targets at {} peerings:\n\n| target | figure | |\n|---|---|---|\n", r.estate.sizes.peerings);
+    let rows = [
+        (
+            "overhead above the floor ≤ 1/10 of Cloud Custodian's",
+            format!("{ours_over:.2} s vs {c7n_over:.2} s ({} ×)", ratio(ours_over, c7n_over)),
+            ours_over <= c7n_over / 10.0,
+        ),
+        (
+            "(for reference) CPU time of our own processing vs Cloud Custodian's",
+            format!("{:.2} s vs {:.2} s ({} ×)", r.ours.cpu, r.c7n.cpu, ratio(r.ours.cpu, r.c7n.cpu)),
+            r.ours.cpu * 10.0 <= r.c7n.cpu,
+        ),
+        (
+            "total ≤ 1.3 × the floor",
+            format!("{:.2} s vs {:.2} s ({} ×)", r.ours.wall, r.floor.wall, ratio(r.ours.wall, r.floor.wall)),
+            r.ours.wall <= 1.3 * r.floor.wall,
+        ),
+        (
+            "peak RSS ≤ 1/3 of Cloud Custodian's",
+            format!("{:.1} MB vs {:.1} MB ({} ×)", r.ours.rss_mb, r.c7n.rss_mb, ratio(r.ours.rss_mb, r.c7n.rss_mb)),
+            r.ours.rss_mb * 3.0 <= r.c7n.rss_mb,
+        ),
+        ("peak RSS < 96 MB", format!("{:.1} MB", r.ours.rss_mb), r.ours.rss_mb < 96.0),
+        (
+            "API calls ≤ 1.1 × page minimum + 1 per service / target group + 6",
+            format!("{} ≤ {}", r.ours.calls, r.budget),
+            r.ours.calls <= r.budget,
+        ),
+    ];
+    for (what, figure, ok) in rows {
+        let _ = writeln!(s, "| {what} | {figure} | {} |", met(ok));
+    }
+    s
+}
+
+/// A plotted program: its name, colour, whether dashed, and where its figures are in a row.
+type Program = (&'static str, &'static str, bool, fn(&Row) -> &Figures);
+
+fn plot_svg(rows: &[Row]) -> String {
+    let series = |figure: fn(&Figures) -> f64| {
+        let programs: [Program; 3] = [
+            ("vpcwarden drift-auditor", "#1f77b4", false, |r| &r.ours),
+            ("Cloud Custodian", "#ff7f0e", false, |r| &r.c7n),
+            ("floor (Describe calls only)", "#7f7f7f", true, |r| &r.floor),
+        ];
+        programs
+            .into_iter()
+            .map(|(name, color, dashed, of)| Series {
+                name: name.into(),
+                color,
+                dashed,
+                points: rows.iter().map(|r| (r.estate.sizes.peerings as f64, figure(of(r)))).collect(),
+            })
+            .collect()
+    };
+    let time = Panel { title: "Audit wall time".into(), y_label: "seconds".into(), series: series(|f| f.wall) };
+    let rss = Panel { title: "Peak RSS".into(), y_label: "MB".into(), series: series(|f| f.rss_mb) };
+    plot::svg(&[time, rss], "peering connections in the estate (log scale)")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let o = options();
+    println!("drift-auditor: {}", bin_path("drift-auditor").display());
+    println!("floor: {}", bin_path("describe-floor").display());
+    println!("Cloud Custodian: {}", c7n::custodian().display());
+    let mut rows = Vec::new();
+    for &size in &o.sizes {
+        // Estates above the target size run once: at 3,000 peerings one round of the four
+        // programs takes minutes of the emulator's time.
+        rows.push(measure_size(size, if size > TARGET_SIZE { 1 } else { o.runs }).await);
+    }
+    let scale = scale_table(&rows, o.runs);
+    println!("\n{scale}");
+    let at_target = rows.iter().find(|r| r.estate.sizes.peerings == TARGET_SIZE).or(rows.last()).expect("a row");
+    let ops = operations_table(at_target);
+    let goals = targets(at_target);
+    println!("{ops}\n{goals}");
+    let raw: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let f = |f: &Figures| json!({"wall_s": f.wall, "cpu_s": f.cpu, "peak_rss_mb": f.rss_mb, "calls": f.calls});
+            json!({"peerings": r.estate.sizes.peerings, "totals": r.estate.totals, "vpcwarden": f(&r.ours),
+                   "floor": f(&r.floor), "c7n": f(&r.c7n), "c7n_floor": f(&r.c7n_floor), "findings": r.findings,
+                   "c7n_matched": r.c7n_matched})
+        })
+        .collect();
+    let out = vpcwarden_tests::target_dir().join("bench/audit-scale.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&raw).expect("json")).expect("write results");
+    if o.write {
+        let svg = workspace_root().join("tests/bench/audit-scale.svg");
+        std::fs::create_dir_all(svg.parent().expect("a parent")).expect("plot dir");
+        std::fs::write(&svg, plot_svg(&rows)).expect("write plot");
+        let stamp = format!(
+            "Measured by `make bench` ({} run(s) per size, release build, {} cores shared with other work).\n\n",
+            o.runs,
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        );
+        bench_doc::replace_section("audit-scale", &format!("{stamp}{scale}\n{ops}\n{goals}"));
+        println!("wrote {} and BENCHMARKS.md", svg.display());
+    }
 }

@@ -2,7 +2,9 @@
 //! settle 500 pending PrivateLink connections across 10 endpoint services, counted from the
 //! emulator's request log.
 //!
-//!     cargo build -p endpoint-approver && cargo run -p vpcwarden-tests --bin bench-endpoint-approver
+//!     cargo build -p endpoint-approver && cargo run -p vpcwarden-tests --bin bench-endpoint-approver [-- --write]
+//!
+//! `--write` rewrites the generated `approver` section of BENCHMARKS.md.
 //!
 //! Options (environment): `BENCH_SERVICES` (10), `BENCH_CONNECTIONS` (500), `BENCH_ACCOUNTS`
 //! (10, the last one unlisted), `VPCWARDEN_BIN_DIR` to run another build (e.g. release).
@@ -19,7 +21,7 @@ use vpcwarden::aws::allowlist::Allowlist;
 use vpcwarden_tests::events::schedule;
 use vpcwarden_tests::privatelink::{self, connection_states, endpoint_grant, principal};
 use vpcwarden_tests::stage::Stage;
-use vpcwarden_tests::{tables, RequestRecord};
+use vpcwarden_tests::{bench_doc, tables, RequestRecord};
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -123,4 +125,31 @@ async fn main() {
         "function_peak_rss_kb": f.peak_rss_kb(),
     });
     println!("\n{}", serde_json::to_string_pretty(&summary).expect("JSON"));
+    if std::env::args().any(|a| a == "--write") {
+        bench_doc::replace_section("approver", &markdown(&summary, &by_action(&first_log), &by_action(&second_log)));
+    }
+}
+
+/// The summary as BENCHMARKS.md shows it.
+fn markdown(summary: &Value, first: &BTreeMap<String, usize>, second: &BTreeMap<String, usize>) -> String {
+    let mut s = format!(
+        "{} pending connections over {} services from {} accounts ({} unlisted, `UNLISTED_ACTION=reject`): \
+         first sweep {:.2} s, {} accepted, {} rejected; second sweep {:.2} s. Peak RSS {} kB.\n\n\
+         | operation | first sweep | second sweep |\n|---|---|---|\n",
+        summary["connections"],
+        summary["services"],
+        summary["accounts"],
+        summary["unlisted_accounts"],
+        summary["first_sweep"]["wall_seconds"].as_f64().unwrap_or(0.0),
+        summary["accepted"],
+        summary["rejected"],
+        summary["second_sweep"]["wall_seconds"].as_f64().unwrap_or(0.0),
+        summary["function_peak_rss_kb"],
+    );
+    let ops: std::collections::BTreeSet<&String> = first.keys().chain(second.keys()).collect();
+    for op in ops {
+        let n = |m: &BTreeMap<String, usize>| m.get(op).copied().unwrap_or(0);
+        s.push_str(&format!("| {op} | {} | {} |\n", n(first), n(second)));
+    }
+    s
 }
