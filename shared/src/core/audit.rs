@@ -2,7 +2,7 @@
 //! ([`Desired`]) against what one scope — one account in one region — holds ([`Observed`]),
 //! as findings with stable codes, and the safe part of the drift as route changes
 //! ([`plan_remediation`]). No I/O, no SDK types.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ipnet::IpNet;
 use serde::Serialize;
@@ -11,7 +11,6 @@ use crate::core::endpoint::{Connection, ConnectionState, LoadBalancerHealth};
 use crate::core::plan::{plan_cleanup, plan_routes, RouteChange};
 use crate::domain::cidr::{overlaps, within};
 use crate::domain::ids::is_account_id;
-use crate::domain::route::select_tables;
 use crate::domain::{
     EndpointGrant, Finding, FindingCode, Peering, PeeringGrant, PeeringStatus, RouteTable, RouteTarget, Side,
     TagFilter, Vpc, VpcScope,
@@ -73,7 +72,7 @@ impl Observed {
 
     /// The connection as the audit judges it: each side held here also gets the CIDRs its VPC
     /// has now (blocks associated after the request are missing from the request's VPC info).
-    fn enriched(&self, p: &Peering) -> Peering {
+    fn enriched(&self, p: &Peering, vpcs: &HashMap<&str, &Vpc>) -> Peering {
         let mut p = p.clone();
         for side in [Side::Accepter, Side::Requester] {
             let held = self.holds(p.side(side));
@@ -81,7 +80,7 @@ impl Observed {
                 Side::Accepter => &mut p.accepter,
                 Side::Requester => &mut p.requester,
             };
-            if let Some(vpc) = self.vpcs.iter().find(|v| held && v.id == info.vpc_id) {
+            if let Some(vpc) = vpcs.get(info.vpc_id.as_str()).filter(|_| held) {
                 info.cidrs.extend(vpc.cidrs.iter().copied());
                 info.cidrs.sort();
                 info.cidrs.dedup();
@@ -93,6 +92,41 @@ impl Observed {
     /// The sides of `p` whose VPC lies in this scope.
     fn sides_here(&self, p: &Peering) -> Vec<Side> {
         [Side::Accepter, Side::Requester].into_iter().filter(|s| self.holds(p.side(*s))).collect()
+    }
+}
+
+/// The scope indexed once per audit: the per-connection and per-route look-ups would otherwise
+/// scan every VPC, table and connection (quadratic: 0.7 s for 10,000 tables).
+struct Scope<'a> {
+    /// Every connection, [enriched](Observed::enriched), in the observed order.
+    peerings: Vec<Peering>,
+    by_id: HashMap<String, usize>,
+    tables_by_vpc: HashMap<&'a str, Vec<&'a RouteTable>>,
+}
+
+impl<'a> Scope<'a> {
+    fn new(observed: &'a Observed) -> Self {
+        let vpcs: HashMap<&str, &Vpc> = observed.vpcs.iter().map(|v| (v.id.as_str(), v)).collect();
+        let peerings: Vec<Peering> = observed.peerings.iter().map(|p| observed.enriched(p, &vpcs)).collect();
+        let mut by_id = HashMap::with_capacity(peerings.len());
+        for (i, p) in peerings.iter().enumerate() {
+            by_id.entry(p.id.clone()).or_insert(i);
+        }
+        let mut tables_by_vpc: HashMap<&str, Vec<&RouteTable>> = HashMap::new();
+        for t in &observed.route_tables {
+            tables_by_vpc.entry(t.vpc_id.as_str()).or_default().push(t);
+        }
+        Scope { peerings, by_id, tables_by_vpc }
+    }
+
+    fn peering(&self, id: &str) -> Option<&Peering> {
+        self.by_id.get(id).map(|i| &self.peerings[*i])
+    }
+
+    /// The tables of `vpc` that `tag` selects, in the observed order (as `select_tables`).
+    fn tables(&self, vpc: &str, tag: Option<&TagFilter>) -> Vec<&'a RouteTable> {
+        let all = self.tables_by_vpc.get(vpc).map(Vec::as_slice).unwrap_or_default();
+        all.iter().copied().filter(|t| tag.is_none_or(|f| f.matches(&t.tags))).collect()
     }
 }
 
@@ -177,12 +211,12 @@ impl Findings<'_> {
 /// longer described at all — is a blackhole whatever the route's own state says.
 pub fn audit(desired: &Desired, observed: &Observed, now: i64) -> Vec<Finding> {
     let mut f = Findings { observed, out: Vec::new() };
-    let peerings: Vec<Peering> = observed.peerings.iter().map(|p| observed.enriched(p)).collect();
-    for p in &peerings {
+    let scope = Scope::new(observed);
+    for p in &scope.peerings {
         audit_peering(desired, &mut f, p, now);
-        audit_peering_routes(desired, &mut f, p);
+        audit_peering_routes(desired, &mut f, &scope, p);
     }
-    audit_blackholes(&mut f, &peerings);
+    audit_blackholes(&mut f, &scope);
     for service in &observed.services {
         audit_service(desired, &mut f, service, now);
     }
@@ -305,13 +339,13 @@ fn audit_peering(desired: &Desired, f: &mut Findings, p: &Peering, now: i64) {
 
 /// Missing and conflicting routes of an active connection vpcwarden manages, in the managed
 /// tables of each side held here.
-fn audit_peering_routes(desired: &Desired, f: &mut Findings, p: &Peering) {
+fn audit_peering_routes(desired: &Desired, f: &mut Findings, scope: &Scope, p: &Peering) {
     if p.status != PeeringStatus::Active || !f.observed.is_managed(p) {
         return;
     }
     for side in f.observed.sides_here(p) {
         let vpc = p.side(side).vpc_id.clone();
-        let tables = select_tables(&f.observed.route_tables, &vpc, desired.route_table_tag.as_ref());
+        let tables = scope.tables(&vpc, desired.route_table_tag.as_ref());
         for change in plan_routes(p, side, &tables) {
             match change {
                 RouteChange::Create { route_table, destination, pcx } => f.push(
@@ -362,8 +396,8 @@ fn audit_peering_routes(desired: &Desired, f: &mut Findings, p: &Peering) {
 }
 
 /// Why a route through `pcx` carries nothing, or `None` when it works.
-fn dead_reason(peerings: &[Peering], pcx: &str, route_blackhole: bool) -> Option<String> {
-    match peerings.iter().find(|p| p.id == pcx) {
+fn dead_reason(known: Option<&Peering>, pcx: &str, route_blackhole: bool) -> Option<String> {
+    match known {
         None => Some(format!("{pcx} is no longer described (deleted or unknown)")),
         Some(p) if p.status != PeeringStatus::Active => Some(format!("{pcx} is {}", p.status.as_str())),
         Some(_) if route_blackhole => Some("the route's state is blackhole".into()),
@@ -371,13 +405,13 @@ fn dead_reason(peerings: &[Peering], pcx: &str, route_blackhole: bool) -> Option
     }
 }
 
-fn audit_blackholes(f: &mut Findings, peerings: &[Peering]) {
+fn audit_blackholes(f: &mut Findings, scope: &Scope) {
     for table in &f.observed.route_tables {
         for route in &table.routes {
             let RouteTarget::PeeringConnection(pcx) = &route.target else { continue };
-            let Some(why) = dead_reason(peerings, pcx, route.blackhole) else { continue };
-            let managed = peerings.iter().find(|p| &p.id == pcx).is_some_and(|p| f.observed.is_managed(p))
-                || f.observed.ledger_accepted.contains(pcx);
+            let known = scope.peering(pcx);
+            let Some(why) = dead_reason(known, pcx, route.blackhole) else { continue };
+            let managed = known.is_some_and(|p| f.observed.is_managed(p)) || f.observed.ledger_accepted.contains(pcx);
             f.push(
                 FindingCode::PeeringRouteBlackhole,
                 &table.id,
@@ -559,10 +593,10 @@ fn audit_grants(desired: &Desired, f: &mut Findings, now: i64) {
 pub fn plan_remediation(desired: &Desired, observed: &Observed) -> Vec<RouteChange> {
     let tag = desired.route_table_tag.as_ref();
     let mut changes = Vec::new();
-    let peerings: Vec<Peering> = observed.peerings.iter().map(|p| observed.enriched(p)).collect();
-    for p in peerings.iter().filter(|p| p.status == PeeringStatus::Active && observed.is_managed(p)) {
+    let scope = Scope::new(observed);
+    for p in scope.peerings.iter().filter(|p| p.status == PeeringStatus::Active && observed.is_managed(p)) {
         for side in observed.sides_here(p) {
-            let tables = select_tables(&observed.route_tables, &p.side(side).vpc_id, tag);
+            let tables = scope.tables(&p.side(side).vpc_id, tag);
             changes
                 .extend(plan_routes(p, side, &tables).into_iter().filter(|c| matches!(c, RouteChange::Create { .. })));
         }
@@ -577,8 +611,10 @@ pub fn plan_remediation(desired: &Desired, observed: &Observed) -> Vec<RouteChan
             _ => None,
         })
         .collect();
+    let managed: Vec<&RouteTable> =
+        observed.route_tables.iter().filter(|t| tag.is_none_or(|f| f.matches(&t.tags))).collect();
     for pcx in routed {
-        let known = peerings.iter().find(|p| p.id == pcx);
+        let known = scope.peering(pcx);
         let (dead, ours) = match known {
             Some(p) => (p.status.is_dead(), observed.is_managed(p)),
             None => (true, observed.ledger_accepted.contains(pcx)),
@@ -586,14 +622,11 @@ pub fn plan_remediation(desired: &Desired, observed: &Observed) -> Vec<RouteChan
         if !dead || !ours {
             continue;
         }
-        let managed: Vec<&RouteTable> =
-            observed.route_tables.iter().filter(|t| tag.is_none_or(|f| f.matches(&t.tags))).collect();
         match known {
             // Only the routes vpcwarden makes: the peer's CIDRs, in the tables of a side held here.
             Some(p) => {
                 for side in observed.sides_here(p) {
-                    let tables: Vec<&RouteTable> =
-                        managed.iter().copied().filter(|t| t.vpc_id == p.side(side).vpc_id).collect();
+                    let tables = scope.tables(&p.side(side).vpc_id, tag);
                     // A connection described without CIDRs: every route through it is dead.
                     let peer = p.peer_cidrs(side);
                     changes.extend(plan_cleanup(pcx, (!peer.is_empty()).then_some(peer), &tables));
