@@ -49,7 +49,7 @@ demo: venv build
 BENCH_BINS := $(or $(CARGO_TARGET_DIR),target)/release
 BENCH_ENV := VPCWARDEN_BIN_DIR=$(BENCH_BINS)
 # 3,000 peerings is beyond what moto can serve (BENCHMARKS.md, section 4): ask for it explicitly.
-AUDIT_SIZES ?= 100,300,1000
+AUDIT_SIZES ?= 100,300,1000,3000
 AUDIT_RUNS ?= 3
 
 bench-tools: venv ## Cloud Custodian in ./.venv-c7n (patched, see tests/tools/c7n.sh)

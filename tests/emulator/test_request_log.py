@@ -1,5 +1,7 @@
 """GET/DELETE /vpcwarden-api/requests: every AWS call, identified; GET /vpcwarden-api/usage."""
 
+import time
+
 import boto3
 from botocore.config import Config
 
@@ -13,8 +15,12 @@ def only(entries, **match):
 
 
 def test_ec2_call_is_recorded_with_default_account(emu):
+    before = time.time()
     emu.client("ec2").describe_vpcs()
+    after = time.time()
     [entry] = emu.requests()
+    at, ms = entry.pop("at"), entry.pop("ms")
+    assert before <= at <= after and 0 < ms <= (after - at) * 1000 + 1
     assert entry == {
         "service": "ec2",
         "action": "DescribeVpcs",

@@ -15,7 +15,7 @@ use crate::workspace_root;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One entry of the emulator's request log (`GET /vpcwarden-api/requests`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct RequestRecord {
     /// SigV4 signing name, e.g. `ec2`, `dynamodb`, `sts`.
     #[serde(default)]
@@ -47,6 +47,12 @@ pub struct RequestRecord {
     /// Injected delay, if any.
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// When the call arrived (Unix seconds).
+    #[serde(default)]
+    pub at: f64,
+    /// How long the emulator took to answer it (milliseconds; absent for fault answers).
+    #[serde(default)]
+    pub ms: f64,
 }
 
 /// A running emulator on 127.0.0.1; the child process is killed on drop.

@@ -3,7 +3,7 @@
 //! connections that routes still point at. Every listing is paginated; reads within a scope run
 //! concurrently but bounded, so EC2's per-action request buckets (refilling ~20/s) are not
 //! drained by one scope; the SDK's adaptive retry absorbs the rest.
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
 use futures::{StreamExt, TryStreamExt};
@@ -130,9 +130,10 @@ async fn ledger_accepted(ctx: &Auditor, peerings: &[Peering], tables: &[RouteTab
             _ => None,
         })
         .collect();
+    let by_id: HashMap<&str, &Peering> = peerings.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut unknown: BTreeSet<&str> = routed
         .into_iter()
-        .filter(|id| match peerings.iter().find(|p| p.id == *id) {
+        .filter(|id| match by_id.get(id) {
             None => true,
             Some(p) => p.status.is_dead() && !p.is_managed(),
         })

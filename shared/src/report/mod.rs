@@ -21,7 +21,7 @@ pub mod emf;
 mod html;
 mod markdown;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -223,12 +223,23 @@ pub struct Estate {
     pub services: Vec<EstateService>,
 }
 
-/// Whether a finding is about `id` (its resource, or named in its message: route findings name
-/// their connection).
-fn about(f: &Finding, id: &str) -> bool {
-    f.resource == id
-        || f.resource.starts_with(&format!("{id}/"))
-        || f.message.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).any(|w| w == id)
+/// The findings by the ids they are about: the resource, each of its `/`-separated prefixes,
+/// and every id-like word of the message. Built once per estate, so a connection's health is a
+/// look-up rather than a scan of every finding's message (quadratic at a thousand peerings).
+fn findings_by_id(findings: &[Finding]) -> HashMap<&str, Vec<&Finding>> {
+    let mut by_id: HashMap<&str, Vec<&Finding>> = HashMap::new();
+    for f in findings {
+        let prefixes = f.resource.match_indices('/').map(|(i, _)| &f.resource[..i]);
+        let words = f.message.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+        let mut ids: Vec<&str> =
+            std::iter::once(f.resource.as_str()).chain(prefixes).chain(words).filter(|w| !w.is_empty()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            by_id.entry(id).or_default().push(f);
+        }
+    }
+    by_id
 }
 
 impl Estate {
@@ -237,6 +248,7 @@ impl Estate {
         let mut peerings: BTreeMap<String, EstatePeering> = BTreeMap::new();
         let mut services = Vec::new();
         let audited: Vec<&Audited> = scopes.iter().filter_map(|s| s.outcome.as_deref().ok()).collect();
+        let by_id = findings_by_id(findings);
         for a in &audited {
             let o = &a.observed;
             for v in &o.vpcs {
@@ -256,7 +268,7 @@ impl Estate {
         for a in &audited {
             let o = &a.observed;
             for p in &o.peerings {
-                let health = Health::of(findings.iter().filter(|f| about(f, &p.id)));
+                let health = Health::of(by_id.get(p.id.as_str()).into_iter().flatten().copied());
                 // Dead connections are drawn only while something still points at them.
                 if p.status.is_dead() && health.worst.is_none() {
                     continue;

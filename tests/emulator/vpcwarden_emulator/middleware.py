@@ -47,6 +47,8 @@ class VpcwardenMiddleware:
             "region": info.region,
             "status": None,
             "fault": False,
+            # When the call arrived (Unix seconds) and how long the emulator took to answer it.
+            "at": time.time(),
         }
         if info.params:
             entry["params"] = info.params
@@ -88,6 +90,7 @@ class VpcwardenMiddleware:
             self.requests.record(entry)
             raise
         result = self.requests.observe(entry, result)
+        entry["ms"] = round((time.time() - entry["at"]) * 1000.0, 3)
         self.requests.record(entry)
         return result
 

@@ -18,10 +18,12 @@ def apply() -> None:
             ec2_endpoint_connections,
             ec2_endpoint_connections_responses,
             ec2_route_tables,
+            ec2_tags,
             ec2_vpc_peering_connections,
             elbv2_load_balancers,
         )
 
+        ec2_tags.apply()
         ec2_vpc_peering_connections.apply()
         ec2_route_tables.apply()
         ec2_endpoint_connections.apply()

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use vpcwarden_tests::audit_seed::BUCKET;
@@ -55,6 +55,59 @@ struct Figures {
     cpu: f64,
     rss_mb: f64,
     calls: usize,
+    /// The time the emulator had at least one of the program's calls in hand.
+    busy: f64,
+    /// From process start to the first call, and from the last answer to the end.
+    head: f64,
+    tail: f64,
+    /// The emulator's time per operation (summed over calls, which overlap when concurrent).
+    ms_by_action: BTreeMap<String, f64>,
+    /// The longest stretches with none of the program's calls at the emulator: (seconds, the
+    /// call answered before, the call made after).
+    gaps: Vec<(f64, String, String)>,
+}
+
+impl Figures {
+    fn of(run: &measure::Run) -> Self {
+        Figures {
+            wall: run.wall.as_secs_f64(),
+            cpu: run.cpu.as_secs_f64(),
+            rss_mb: run.peak_rss_kb as f64 / 1024.0,
+            ..Figures::default()
+        }
+    }
+
+    /// Fills the emulator's side from the request log of a program started at `start`.
+    fn with_log(mut self, log: &[RequestRecord], start: SystemTime) -> Self {
+        let start = start.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
+        self.calls = log.len();
+        for r in log {
+            *self.ms_by_action.entry(r.action.clone()).or_default() += r.ms;
+        }
+        let mut spans: Vec<(f64, f64, &str)> =
+            log.iter().map(|r| (r.at, r.at + r.ms / 1000.0, r.action.as_str())).collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (mut reach, mut before) = (f64::MIN, "");
+        for &(from, to, action) in &spans {
+            if reach > f64::MIN && from > reach {
+                self.gaps.push((from - reach, before.to_string(), action.to_string()));
+            }
+            self.busy += (to - from.max(reach)).max(0.0);
+            if to > reach {
+                (reach, before) = (to, action);
+            }
+        }
+        self.gaps.sort_by(|a, b| b.0.total_cmp(&a.0));
+        self.gaps.truncate(5);
+        if let (Some(first), Some(last)) = (
+            log.iter().map(|r| r.at).min_by(f64::total_cmp),
+            log.iter().map(|r| r.at + r.ms / 1000.0).max_by(f64::total_cmp),
+        ) {
+            self.head = first - start;
+            self.tail = start + self.wall - last;
+        }
+        self
+    }
 }
 
 impl Figures {
@@ -65,6 +118,11 @@ impl Figures {
             cpu: pick(|r| r.cpu),
             rss_mb: pick(|r| r.rss_mb),
             calls: median(&runs.iter().map(|r| r.calls).collect::<Vec<_>>()),
+            busy: pick(|r| r.busy),
+            head: pick(|r| r.head),
+            tail: pick(|r| r.tail),
+            ms_by_action: runs.last().map(|r| r.ms_by_action.clone()).unwrap_or_default(),
+            gaps: runs.last().map(|r| r.gaps.clone()).unwrap_or_default(),
         }
     }
 }
@@ -123,7 +181,7 @@ fn minimum(e: &Estate) -> (BTreeMap<&'static str, usize>, usize) {
 async fn auditor(stage: &Stage) -> (Figures, Value, BTreeMap<(String, String), usize>, String) {
     stage.emu.clear_requests();
     // From process start, as for the other two programs (init is a few milliseconds).
-    let t = Instant::now();
+    let (t, start) = (Instant::now(), SystemTime::now());
     let f = stage.function(
         "drift-auditor",
         &[("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "bench"), ("ROUTE_TABLE_TAG", "peering=yes")],
@@ -135,9 +193,9 @@ async fn auditor(stage: &Stage) -> (Figures, Value, BTreeMap<(String, String), u
     let wall = t.elapsed().as_secs_f64();
     let rss_mb = f.peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
     let cpu = f.cpu_time().unwrap_or_default().as_secs_f64();
-    let calls = by_operation(&stage.emu.requests());
-    let total = calls.values().sum();
-    (Figures { wall, cpu, rss_mb, calls: total }, answer, calls, f.logs())
+    let log = stage.emu.requests();
+    let figures = Figures { wall, cpu, rss_mb, ..Figures::default() }.with_log(&log, start);
+    (figures, answer, by_operation(&log), f.logs())
 }
 
 /// `describe-floor` with `args`: the Describe calls alone (drift-auditor's, or with `peerings`
@@ -146,19 +204,17 @@ fn floor(stage: &Stage, dir: &std::path::Path, args: &[&str]) -> Figures {
     stage.emu.clear_requests();
     let mut command = Command::new(bin_path("describe-floor"));
     command.env_clear().envs(function_env(&stage.emu)).args(args);
+    let start = SystemTime::now();
     let run = measure::run(&mut command, &dir.join(format!("describe-floor{}", args.join("-"))));
     assert!(run.ok(), "describe-floor failed: {}", run.stderr);
-    let calls = stage.emu.requests().len();
-    Figures { wall: run.wall.as_secs_f64(), cpu: run.cpu.as_secs_f64(), rss_mb: run.peak_rss_kb as f64 / 1024.0, calls }
+    Figures::of(&run).with_log(&stage.emu.requests(), start)
 }
 
 fn custodian(stage: &Stage, dir: &std::path::Path) -> (Figures, Vec<(String, usize)>) {
     stage.emu.clear_requests();
+    let start = SystemTime::now();
     let outcome = c7n::run(stage, &dir.join("c7n"));
-    let calls = stage.emu.requests().len();
-    let run = &outcome.run;
-    let cpu = run.cpu.as_secs_f64();
-    (Figures { wall: run.wall.as_secs_f64(), cpu, rss_mb: run.peak_rss_kb as f64 / 1024.0, calls }, outcome.matched)
+    (Figures::of(&outcome.run).with_log(&stage.emu.requests(), start), outcome.matched)
 }
 
 async fn measure_size(peerings: usize, runs: usize) -> Row {
@@ -182,6 +238,18 @@ async fn measure_size(peerings: usize, runs: usize) -> Row {
             "  run {run}: vpcwarden {:.2} s {:.1} MB {} calls | floor {:.2} s {} calls | c7n {:.2} s {:.1} MB {} calls {m:?} | c7n floor {:.2} s {} calls",
             f.wall, f.rss_mb, f.calls, fl.wall, fl.calls, c.wall, c.rss_mb, c.calls, cf.wall, cf.calls
         );
+        for (name, x) in [("vpcwarden", &f), ("floor", &fl), ("c7n", &c), ("c7n floor", &cf)] {
+            println!(
+                "    {name}: emulator busy {:.2} s, idle {:.2} s (first call at {:.3} s, {:.3} s after the last answer)",
+                x.busy, x.wall - x.busy, x.head, x.tail
+            );
+            let mut slowest: Vec<_> = x.ms_by_action.iter().collect();
+            slowest.sort_by(|a, b| b.1.total_cmp(a.1));
+            let slowest: Vec<String> = slowest.iter().take(6).map(|(a, ms)| format!("{a} {ms:.0} ms")).collect();
+            println!("      emulator time by operation: {}", slowest.join(", "));
+            let gaps: Vec<String> = x.gaps.iter().map(|(g, a, b)| format!("{:.0} ms {a}→{b}", g * 1000.0)).collect();
+            println!("      longest idle stretches: {}", gaps.join(", "));
+        }
         for line in log.lines().filter(|l| l.contains("elapsed_ms")) {
             println!("    drift-auditor log: {line}");
         }
@@ -214,16 +282,22 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
+fn idle(f: &Figures) -> f64 {
+    f.wall - f.busy
+}
+
 fn scale_table(rows: &[Row], runs: usize) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "Medians of {runs} run(s) per size (one above {TARGET_SIZE} peerings). Wall time from process start to answer (vpcwarden) or exit (the others); \
-         overhead = wall time minus the floor of the program's own Describe calls.\n"
+         overhead = wall time minus the floor of the program's own Describe calls. Emulator busy: the time the emulator \
+         had at least one of the program's calls in hand (from its request log); idle: the rest of the wall time, when the \
+         program was working on its own (or starting).\n"
     );
     s.push_str(
-        "| peerings | route tables | services | program | wall time | overhead above floor | CPU time | peak RSS | API calls | found |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| peerings | route tables | services | program | wall time | overhead above floor | emulator busy | idle | CPU time | peak RSS | API calls | found |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let e = &r.estate;
@@ -239,8 +313,13 @@ fn scale_table(rows: &[Row], runs: usize) -> String {
             let over = floor.map_or("–".into(), |fl| format!("{:.2} s", f.wall - fl.wall));
             let _ = writeln!(
                 s,
-                "{head}| {name} | {:.2} s | {over} | {:.2} s | {:.1} MB | {} | {found} |",
-                f.wall, f.cpu, f.rss_mb, f.calls
+                "{head}| {name} | {:.2} s | {over} | {:.2} s | {:.2} s | {:.2} s | {:.1} MB | {} | {found} |",
+                f.wall,
+                f.busy,
+                idle(f),
+                f.cpu,
+                f.rss_mb,
+                f.calls
             );
         }
     }
@@ -294,6 +373,14 @@ fn targets(r: &Row) -> String {
             "(for reference) CPU time of our own processing vs Cloud Custodian's",
             format!("{:.2} s vs {:.2} s ({} ×)", r.ours.cpu, r.c7n.cpu, ratio(r.ours.cpu, r.c7n.cpu)),
             r.ours.cpu * 10.0 <= r.c7n.cpu,
+        ),
+        (
+            "(for reference) idle time above the floor's (the program's own time, apart from the emulator) vs Cloud Custodian's",
+            {
+                let (ours, theirs) = (idle(&r.ours) - idle(&r.floor), idle(&r.c7n) - idle(&r.c7n_floor));
+                format!("{ours:.2} s vs {theirs:.2} s ({} ×)", ratio(ours, theirs))
+            },
+            (idle(&r.ours) - idle(&r.floor)) * 10.0 <= idle(&r.c7n) - idle(&r.c7n_floor),
         ),
         (
             "total ≤ 1.3 × the floor",
