@@ -38,3 +38,11 @@ def test_health_and_moto_api_passthrough(emu):
     assert status == 200 and body == {"status": "ok"}
     status, _ = emu.call("GET", "/vpcwarden-api/nope")
     assert status == 404
+
+
+def test_gc_collects_and_says_how_long_it_took(emu):
+    answer = emu.admin("POST", "/gc")
+    assert set(answer) == {"collected", "ms"}
+    assert answer["collected"] >= 0 and answer["ms"] >= 0
+    status, _ = emu.call("GET", "/vpcwarden-api/gc")
+    assert status == 405

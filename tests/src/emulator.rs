@@ -164,6 +164,12 @@ impl Emulator {
         self.call("DELETE", "/vpcwarden-api/requests", None);
     }
 
+    /// Runs a full garbage collection in the emulator and returns how long it took (ms): a
+    /// benchmark quiesces the emulator before each program, so none pays for another's garbage.
+    pub fn collect_garbage(&self) -> f64 {
+        self.call("POST", "/vpcwarden-api/gc", None)["ms"].as_f64().unwrap_or_default()
+    }
+
     /// Adds a fault rule (see tests/emulator/README.md) and returns its id.
     pub fn add_fault(&self, rule: Value) -> String {
         let answer = self.call("POST", "/vpcwarden-api/faults", Some(&rule));

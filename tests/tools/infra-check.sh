@@ -106,8 +106,9 @@ else
   cp -r infra/terraform "$scratch/terraform"
   rm -rf "$scratch"/terraform/.terraform "$scratch"/terraform/*/.terraform "$scratch"/terraform/*/*/.terraform
   dirs=(.)
-  for d in infra/terraform/modules/*/ infra/terraform/examples/*/; do
+  for d in infra/terraform/modules/*/ infra/terraform/examples/*/ infra/terraform/examples/modules/*/; do
     d="${d%/}"
+    compgen -G "$d/*.tf" >/dev/null || continue # examples/modules holds modules, not a configuration
     dirs+=("${d#infra/terraform/}")
   done
   for dir in "${dirs[@]}"; do

@@ -21,6 +21,7 @@ use crate::aws::allowlist::Allowlist;
 use crate::aws::ec2::{filter, AcceptOutcome, Ec2};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
+use crate::aws::Shared;
 use crate::config::{AcceptorConfig, UnlistedAction};
 use crate::core::{decide, plan_routes, Decision, RouteChange};
 use crate::domain::peering::{ACCEPTED_AT_TAG, MANAGED_TAG};
@@ -83,15 +84,8 @@ fn ledger_pk(pcx: &str) -> String {
 
 impl Acceptor {
     pub fn new(config: AcceptorConfig, sdk: &SdkConfig) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        Acceptor {
-            region: sdk.region().map(ToString::to_string).unwrap_or_default(),
-            ec2: Ec2::new(aws_sdk_ec2::Client::new(sdk)),
-            allowlist: Allowlist::new(dynamodb.clone(), &config.common.allowlist_table),
-            ledger: Ledger::new(dynamodb, &config.common.ledger_table, ACTOR),
-            identity: Identity::new(sdk, ACTOR),
-            config,
-        }
+        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
+        Acceptor { region, ec2: Ec2::new(aws_sdk_ec2::Client::new(sdk)), allowlist, ledger, identity, config }
     }
 
     fn dry_run(&self) -> bool {

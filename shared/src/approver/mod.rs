@@ -24,6 +24,7 @@ use crate::aws::elbv2::Elbv2;
 use crate::aws::endpoints::{Endpoints, Service, LIVE_STATES};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
+use crate::aws::Shared;
 use crate::config::ApproverConfig;
 use crate::core::endpoint::{
     batches, decide_connections, health_warnings, outcome, plan_principals, Action, Connection, ConnectionState,
@@ -84,14 +85,14 @@ fn ledger_action(v: &Verdict) -> &'static str {
 
 impl Approver {
     pub fn new(config: ApproverConfig, sdk: &SdkConfig) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
         Approver {
-            region: sdk.region().map(ToString::to_string).unwrap_or_default(),
+            region,
             endpoints: Endpoints::new(aws_sdk_ec2::Client::new(sdk)),
             elbv2: Elbv2::new(aws_sdk_elasticloadbalancingv2::Client::new(sdk)),
-            allowlist: Allowlist::new(dynamodb.clone(), &config.common.allowlist_table),
-            ledger: Ledger::new(dynamodb, &config.common.ledger_table, ACTOR),
-            identity: Identity::new(sdk, ACTOR),
+            allowlist,
+            ledger,
+            identity,
             config,
         }
     }

@@ -21,6 +21,7 @@ use crate::aws::allowlist::Allowlist;
 use crate::aws::identity::Identity;
 use crate::aws::ledger::{Ledger, ReportEntry};
 use crate::aws::s3::{Rendering, Reports};
+use crate::aws::Shared;
 use crate::config::AuditorConfig;
 use crate::core::audit::{audit, plan_remediation, Desired};
 use crate::domain::{FindingCode, Grant, Severity};
@@ -143,19 +144,12 @@ fn chain(err: &dyn std::error::Error) -> String {
 
 impl Auditor {
     pub fn new(config: AuditorConfig, sdk: &SdkConfig) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
         let reports = config
             .report_bucket
             .as_ref()
             .map(|bucket| Reports::new(aws_sdk_s3::Client::new(sdk), bucket, &config.report_prefix));
-        Auditor {
-            region: sdk.region().map(ToString::to_string).unwrap_or_default(),
-            identity: Identity::new(sdk, ACTOR),
-            allowlist: Allowlist::new(dynamodb.clone(), &config.common.allowlist_table),
-            ledger: Ledger::new(dynamodb, &config.common.ledger_table, ACTOR),
-            reports,
-            config,
-        }
+        Auditor { region, identity, allowlist, ledger, reports, config }
     }
 
     pub fn config(&self) -> &AuditorConfig {
@@ -223,8 +217,7 @@ impl Auditor {
         let started = now_nanos();
         let generated_at = crate::aws::ledger::rfc3339(started);
         let now = (started / 1_000_000_000) as i64;
-        // Independent reads: one round trip instead of two.
-        let (caller, (desired, malformed_grants)) = tokio::try_join!(self.identity.caller(), self.desired())?;
+        let caller = self.identity.caller().await?;
         let me = caller.account.clone();
         let accounts = options.accounts.clone().unwrap_or_else(|| vec![me.clone()]);
         let regions = options.regions.clone().unwrap_or_else(|| vec![self.region.clone()]);
@@ -232,9 +225,10 @@ impl Auditor {
             accounts.iter().flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone()))).collect();
         progress(Progress::Scopes(scopes.len()));
 
-        // Observe every scope once; `buffered` keeps the scopes' order.
+        // Observe every scope once (`buffered` keeps the scopes' order) while the allowlist is
+        // read: the reads do not depend on it, so it costs no round trip of its own.
         let role = options.role_name.as_deref();
-        let observed: Vec<_> = futures::stream::iter(scopes.iter().map(|(account, region)| {
+        let observing = futures::stream::iter(scopes.iter().map(|(account, region)| {
             let me = me.as_str();
             async move {
                 let started = std::time::Instant::now();
@@ -255,8 +249,9 @@ impl Auditor {
             }
         }))
         .buffered(SCOPES_IN_FLIGHT)
-        .collect()
-        .await;
+        .collect::<Vec<_>>();
+        let (desired, observed) = tokio::join!(self.desired(), observing);
+        let (desired, malformed_grants) = desired?;
 
         // GRANT_EXPIRING is said once: by our own scope, else the first scope audited.
         let holder = observed

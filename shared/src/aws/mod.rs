@@ -11,6 +11,7 @@ pub mod s3;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::config::Common;
 use crate::error::{Error, Result};
 
 /// Attempts per call and the longest pause between two: throttling rides out a few seconds of a
@@ -37,4 +38,26 @@ pub async fn load_sdk_config() -> Result<SdkConfig> {
 /// The same configuration pointed at another region.
 pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
     config.to_builder().region(Region::new(region.to_string())).build()
+}
+
+/// What every function reads and writes besides its own services, built once per process: the
+/// allowlist, the ledger (entries signed by `actor`), the caller's identity (sessions named after
+/// `actor`) and the region it runs in.
+pub struct Shared {
+    pub region: String,
+    pub allowlist: allowlist::Allowlist,
+    pub ledger: ledger::Ledger,
+    pub identity: identity::Identity,
+}
+
+impl Shared {
+    pub fn new(sdk: &SdkConfig, config: &Common, actor: &'static str) -> Self {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        Shared {
+            region: sdk.region().map(ToString::to_string).unwrap_or_default(),
+            allowlist: allowlist::Allowlist::new(dynamodb.clone(), &config.allowlist_table),
+            ledger: ledger::Ledger::new(dynamodb, &config.ledger_table, actor),
+            identity: identity::Identity::new(sdk, actor),
+        }
+    }
 }

@@ -11,6 +11,7 @@ use crate::core::endpoint::{Connection, ConnectionState, LoadBalancerHealth};
 use crate::core::plan::{plan_cleanup, plan_routes, RouteChange};
 use crate::domain::cidr::{overlaps, within};
 use crate::domain::ids::is_account_id;
+use crate::domain::route::select_tables;
 use crate::domain::{
     EndpointGrant, Finding, FindingCode, Peering, PeeringGrant, PeeringStatus, RouteTable, RouteTarget, Side,
     TagFilter, Vpc, VpcScope,
@@ -123,10 +124,10 @@ impl<'a> Scope<'a> {
         self.by_id.get(id).map(|i| &self.peerings[*i])
     }
 
-    /// The tables of `vpc` that `tag` selects, in the observed order (as `select_tables`).
+    /// The tables of `vpc` that `tag` selects, in the observed order.
     fn tables(&self, vpc: &str, tag: Option<&TagFilter>) -> Vec<&'a RouteTable> {
         let all = self.tables_by_vpc.get(vpc).map(Vec::as_slice).unwrap_or_default();
-        all.iter().copied().filter(|t| tag.is_none_or(|f| f.matches(&t.tags))).collect()
+        select_tables(all.iter().copied(), vpc, tag)
     }
 }
 

@@ -71,6 +71,10 @@ impl TagFilter {
 }
 
 /// The tables of `vpc_id` that vpcwarden manages under an optional tag filter.
-pub fn select_tables<'a>(tables: &'a [RouteTable], vpc_id: &str, filter: Option<&TagFilter>) -> Vec<&'a RouteTable> {
-    tables.iter().filter(|t| t.vpc_id == vpc_id && filter.is_none_or(|f| f.matches(&t.tags))).collect()
+pub fn select_tables<'a>(
+    tables: impl IntoIterator<Item = &'a RouteTable>,
+    vpc_id: &str,
+    filter: Option<&TagFilter>,
+) -> Vec<&'a RouteTable> {
+    tables.into_iter().filter(|t| t.vpc_id == vpc_id && filter.is_none_or(|f| f.matches(&t.tags))).collect()
 }

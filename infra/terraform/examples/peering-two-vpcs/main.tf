@@ -41,80 +41,24 @@ locals {
   availability_zone = coalesce(var.availability_zone, "${var.region}a")
 }
 
-# ---------------------------------------------------------------- VPC A (requester)
+# ---------------------------------------------------------------- the two VPCs
 
-resource "aws_vpc" "a" {
-  #checkov:skip=CKV2_AWS_11:A minimal example estate for vpcwarden to manage; VPC flow logs belong to the estate owner's logging setup.
-  cidr_block           = var.vpc_a_cidr
-  enable_dns_support   = true
-  enable_dns_hostnames = true
-  tags                 = { Name = "${var.name}-a" }
-}
+# a: the requester, b: the accepter; each with a private subnet and its route table.
+module "vpc" {
+  source   = "../modules/private-vpc"
+  for_each = { a = var.vpc_a_cidr, b = var.vpc_b_cidr }
 
-# Nothing allowed through the default security group.
-resource "aws_default_security_group" "a" {
-  vpc_id = aws_vpc.a.id
-  tags   = { Name = "${var.name}-a-default" }
-}
-
-resource "aws_subnet" "a" {
-  vpc_id                  = aws_vpc.a.id
-  cidr_block              = cidrsubnet(aws_vpc.a.cidr_block, 8, 1)
-  availability_zone       = local.availability_zone
-  map_public_ip_on_launch = false
-  tags                    = { Name = "${var.name}-a-private" }
-}
-
-# No inline routes: vpcwarden adds the peering routes here.
-resource "aws_route_table" "a" {
-  vpc_id = aws_vpc.a.id
-  tags   = { Name = "${var.name}-a-private" }
-}
-
-resource "aws_route_table_association" "a" {
-  subnet_id      = aws_subnet.a.id
-  route_table_id = aws_route_table.a.id
-}
-
-# ---------------------------------------------------------------- VPC B (accepter)
-
-resource "aws_vpc" "b" {
-  #checkov:skip=CKV2_AWS_11:A minimal example estate for vpcwarden to manage; VPC flow logs belong to the estate owner's logging setup.
-  cidr_block           = var.vpc_b_cidr
-  enable_dns_support   = true
-  enable_dns_hostnames = true
-  tags                 = { Name = "${var.name}-b" }
-}
-
-resource "aws_default_security_group" "b" {
-  vpc_id = aws_vpc.b.id
-  tags   = { Name = "${var.name}-b-default" }
-}
-
-resource "aws_subnet" "b" {
-  vpc_id                  = aws_vpc.b.id
-  cidr_block              = cidrsubnet(aws_vpc.b.cidr_block, 8, 1)
-  availability_zone       = local.availability_zone
-  map_public_ip_on_launch = false
-  tags                    = { Name = "${var.name}-b-private" }
-}
-
-resource "aws_route_table" "b" {
-  vpc_id = aws_vpc.b.id
-  tags   = { Name = "${var.name}-b-private" }
-}
-
-resource "aws_route_table_association" "b" {
-  subnet_id      = aws_subnet.b.id
-  route_table_id = aws_route_table.b.id
+  name              = "${var.name}-${each.key}"
+  cidr_block        = each.value
+  availability_zone = local.availability_zone
 }
 
 # ---------------------------------------------------------------- the peering request
 
 # The request A -> B, left pending for vpcwarden (no auto_accept, no accepter resource).
 resource "aws_vpc_peering_connection" "a_to_b" {
-  vpc_id      = aws_vpc.a.id
-  peer_vpc_id = aws_vpc.b.id
+  vpc_id      = module.vpc["a"].vpc_id
+  peer_vpc_id = module.vpc["b"].vpc_id
   auto_accept = false
   tags        = { Name = "${var.name}-a-to-b" }
 

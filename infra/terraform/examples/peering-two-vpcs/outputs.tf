@@ -1,16 +1,16 @@
 output "vpc_ids" {
   description = "VPC ids: a (requester), b (accepter)."
-  value       = { a = aws_vpc.a.id, b = aws_vpc.b.id }
+  value       = { for k, v in module.vpc : k => v.vpc_id }
 }
 
 output "vpc_cidrs" {
   description = "VPC CIDRs: a, b."
-  value       = { a = aws_vpc.a.cidr_block, b = aws_vpc.b.cidr_block }
+  value       = { for k, v in module.vpc : k => v.cidr_block }
 }
 
 output "route_table_ids" {
   description = "The route table associated with each VPC's subnet (vpcwarden adds the peering routes here)."
-  value       = { a = aws_route_table.a.id, b = aws_route_table.b.id }
+  value       = { for k, v in module.vpc : k => v.route_table_id }
 }
 
 output "peering_connection_id" {
@@ -21,8 +21,8 @@ output "peering_connection_id" {
 output "peering_grant" {
   description = "The allowlist item that lets vpcwarden accept the request (DESIGN.md format)."
   value = {
-    pk            = "peering#${aws_vpc.b.id}"
-    sk            = "account#${aws_vpc.a.owner_id}"
-    allowed_cidrs = [aws_vpc.a.cidr_block]
+    pk            = "peering#${module.vpc["b"].vpc_id}"
+    sk            = "account#${module.vpc["a"].owner_id}"
+    allowed_cidrs = [module.vpc["a"].cidr_block]
   }
 }

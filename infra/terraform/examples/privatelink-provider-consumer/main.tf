@@ -47,71 +47,16 @@ locals {
   allowed_principals = length(var.allowed_principals) > 0 ? var.allowed_principals : ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
 }
 
-# ---------------------------------------------------------------- provider VPC
+# ---------------------------------------------------------------- the two VPCs
 
-resource "aws_vpc" "provider" {
-  #checkov:skip=CKV2_AWS_11:A minimal example estate for vpcwarden to manage; VPC flow logs belong to the estate owner's logging setup.
-  cidr_block           = var.provider_cidr
-  enable_dns_support   = true
-  enable_dns_hostnames = true
-  tags                 = { Name = "${var.name}-provider" }
-}
+# provider: where the service and its NLB live; consumer: where the interface endpoint lives.
+module "vpc" {
+  source   = "../modules/private-vpc"
+  for_each = { provider = var.provider_cidr, consumer = var.consumer_cidr }
 
-# Nothing allowed through the default security group.
-resource "aws_default_security_group" "provider" {
-  vpc_id = aws_vpc.provider.id
-  tags   = { Name = "${var.name}-provider-default" }
-}
-
-resource "aws_subnet" "provider" {
-  vpc_id                  = aws_vpc.provider.id
-  cidr_block              = cidrsubnet(aws_vpc.provider.cidr_block, 8, 1)
-  availability_zone       = local.availability_zone
-  map_public_ip_on_launch = false
-  tags                    = { Name = "${var.name}-provider-private" }
-}
-
-resource "aws_route_table" "provider" {
-  vpc_id = aws_vpc.provider.id
-  tags   = { Name = "${var.name}-provider-private" }
-}
-
-resource "aws_route_table_association" "provider" {
-  subnet_id      = aws_subnet.provider.id
-  route_table_id = aws_route_table.provider.id
-}
-
-# ---------------------------------------------------------------- consumer VPC
-
-resource "aws_vpc" "consumer" {
-  #checkov:skip=CKV2_AWS_11:A minimal example estate for vpcwarden to manage; VPC flow logs belong to the estate owner's logging setup.
-  cidr_block           = var.consumer_cidr
-  enable_dns_support   = true
-  enable_dns_hostnames = true
-  tags                 = { Name = "${var.name}-consumer" }
-}
-
-resource "aws_default_security_group" "consumer" {
-  vpc_id = aws_vpc.consumer.id
-  tags   = { Name = "${var.name}-consumer-default" }
-}
-
-resource "aws_subnet" "consumer" {
-  vpc_id                  = aws_vpc.consumer.id
-  cidr_block              = cidrsubnet(aws_vpc.consumer.cidr_block, 8, 1)
-  availability_zone       = local.availability_zone
-  map_public_ip_on_launch = false
-  tags                    = { Name = "${var.name}-consumer-private" }
-}
-
-resource "aws_route_table" "consumer" {
-  vpc_id = aws_vpc.consumer.id
-  tags   = { Name = "${var.name}-consumer-private" }
-}
-
-resource "aws_route_table_association" "consumer" {
-  subnet_id      = aws_subnet.consumer.id
-  route_table_id = aws_route_table.consumer.id
+  name              = "${var.name}-${each.key}"
+  cidr_block        = each.value
+  availability_zone = local.availability_zone
 }
 
 # ---------------------------------------------------------------- provider side
@@ -121,7 +66,7 @@ resource "aws_lb" "service" {
   name                             = "${var.name}-nlb"
   internal                         = true
   load_balancer_type               = "network"
-  subnets                          = [aws_subnet.provider.id]
+  subnets                          = [module.vpc["provider"].subnet_id]
   enable_deletion_protection       = var.lb_deletion_protection
   enable_cross_zone_load_balancing = true
   tags                             = { Name = "${var.name}-nlb" }
@@ -132,7 +77,7 @@ resource "aws_lb_target_group" "service" {
   port        = var.service_port
   protocol    = "TCP"
   target_type = "ip"
-  vpc_id      = aws_vpc.provider.id
+  vpc_id      = module.vpc["provider"].vpc_id
 
   health_check {
     enabled             = true
@@ -146,7 +91,7 @@ resource "aws_lb_target_group" "service" {
 
 resource "aws_lb_target_group_attachment" "service" {
   target_group_arn = aws_lb_target_group.service.arn
-  target_id        = cidrhost(aws_subnet.provider.cidr_block, 10) # the service's IP in the provider subnet
+  target_id        = cidrhost(module.vpc["provider"].subnet_cidr_block, 10) # the service's IP in the provider subnet
   port             = var.service_port
 }
 
@@ -180,7 +125,7 @@ resource "aws_vpc_endpoint_service" "this" {
 resource "aws_security_group" "endpoint" {
   name        = "${var.name}-endpoint"
   description = "Clients in the consumer VPC to the ${var.name} interface endpoint"
-  vpc_id      = aws_vpc.consumer.id
+  vpc_id      = module.vpc["consumer"].vpc_id
   tags        = { Name = "${var.name}-endpoint" }
 }
 
@@ -190,14 +135,14 @@ resource "aws_vpc_security_group_ingress_rule" "endpoint" {
   ip_protocol       = "tcp"
   from_port         = var.service_port
   to_port           = var.service_port
-  cidr_ipv4         = aws_vpc.consumer.cidr_block
+  cidr_ipv4         = module.vpc["consumer"].cidr_block
 }
 
 resource "aws_vpc_endpoint" "consumer" {
-  vpc_id              = aws_vpc.consumer.id
+  vpc_id              = module.vpc["consumer"].vpc_id
   service_name        = aws_vpc_endpoint_service.this.service_name
   vpc_endpoint_type   = "Interface"
-  subnet_ids          = [aws_subnet.consumer.id]
+  subnet_ids          = [module.vpc["consumer"].subnet_id]
   security_group_ids  = [aws_security_group.endpoint.id]
   private_dns_enabled = false
   tags                = { Name = "${var.name}-endpoint" }

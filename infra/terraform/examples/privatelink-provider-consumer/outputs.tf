@@ -1,6 +1,6 @@
 output "vpc_ids" {
   description = "VPC ids: provider, consumer."
-  value       = { provider = aws_vpc.provider.id, consumer = aws_vpc.consumer.id }
+  value       = { for k, v in module.vpc : k => v.vpc_id }
 }
 
 output "load_balancer_arn" {
