@@ -32,22 +32,12 @@ variable "vpc_a_cidr" {
   description = "CIDR of VPC A (the requester)."
   type        = string
   default     = "10.0.0.0/16"
-
-  validation {
-    condition     = can(cidrnetmask(var.vpc_a_cidr))
-    error_message = "vpc_a_cidr must be an IPv4 CIDR block."
-  }
 }
 
 variable "vpc_b_cidr" {
   description = "CIDR of VPC B (the accepter); must not overlap VPC A."
   type        = string
   default     = "192.168.0.0/16"
-
-  validation {
-    condition     = can(cidrnetmask(var.vpc_b_cidr))
-    error_message = "vpc_b_cidr must be an IPv4 CIDR block."
-  }
 }
 
 variable "tags" {

@@ -1,10 +1,9 @@
+# A module states the provider it needs; the example that calls it pins the version.
 terraform {
-  required_version = ">= 1.5.0"
-
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.100.0"
+      version = ">= 5.0"
     }
   }
 }
