@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from typing import Any
@@ -14,14 +11,18 @@ import boto3
 import pytest
 from botocore.config import Config
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from emulator_process import EmulatorProcess
+
 DEFAULT_ACCOUNT = "123456789012"
 
 
 class Emulator:
-    def __init__(self, url: str, proc: subprocess.Popen[str]) -> None:
-        self.url = url
-        self.proc = proc
+    """The session's emulator process, with its admin API and boto3 clients."""
+
+    def __init__(self, process: EmulatorProcess) -> None:
+        self.process = process
+        self.url = process.url
+        self.proc = process.proc
         self._creds: dict[str, dict[str, str]] = {}
 
     # -- admin API --------------------------------------------------------
@@ -100,31 +101,11 @@ class Emulator:
 @pytest.fixture(scope="session")
 def emulator_server(tmp_path_factory: pytest.TempPathFactory):
     state_dir = tmp_path_factory.mktemp("emulator-state")
-    log = open(state_dir / "server.log", "w")
-    # The tests never use AMIs; not loading moto's default AMI catalogue for
-    # every fresh EC2 backend halves the run time.
-    env = dict(os.environ, MOTO_EC2_LOAD_DEFAULT_AMIS="false")
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "server.py"), "--host", "127.0.0.1", "--port", "0", "--state-dir", str(state_dir)],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env=env,
-    )
-    line = proc.stdout.readline() if proc.stdout else ""
-    if not line.startswith("ready "):
-        proc.kill()
-        raise RuntimeError(f"emulator did not start: {line!r}; see {state_dir / 'server.log'}")
-    port = int(line.split()[1])
-    emu = Emulator(f"http://127.0.0.1:{port}", proc)
+    process = EmulatorProcess(str(state_dir / "server.log"), state_dir=str(state_dir))
+    emu = Emulator(process)
     emu.state_dir = state_dir  # type: ignore[attr-defined]
     yield emu
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    process.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@
   evaluate expressions of a module and ``run()`` for init/apply/destroy.
 * ``load_hcl()``: python-hcl2 over every ``*.tf`` of a folder, with the quoting of python-hcl2 8
   removed.
-* ``EmulatorProcess``: tests/emulator/server.py on a free loopback port, and boto3 clients for it.
+* ``EmulatorProcess``: tests/emulator/server.py on a free loopback port (started and stopped by
+  tests/emulator/emulator_process.py, as in the emulator's own suite), and boto3 clients for it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ TF_DIR = os.path.join(INFRA, "terraform")
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PARTITION = "aws"
+
+# The emulator's start and stop are shared with its own suite (tests/emulator/emulator_process.py).
+EMULATOR_DIR = os.path.join(ROOT, "tests", "emulator")
+if EMULATOR_DIR not in sys.path:
+    sys.path.append(EMULATOR_DIR)
+import emulator_process as _emulator_process  # noqa: E402
 
 FUNCTIONS = ("peering-acceptor", "endpoint-approver", "drift-auditor")
 
@@ -430,27 +437,12 @@ def hcl_expr(value: Any) -> str | None:
 # --------------------------------------------------------------------------- emulator
 
 
-class EmulatorProcess:
-    """tests/emulator/server.py on a free loopback port (killed by ``stop``)."""
+class EmulatorProcess(_emulator_process.EmulatorProcess):
+    """tests/emulator/server.py on a free loopback port (killed by ``stop``), with boto3 clients
+    signed by the infrastructure tests' own key."""
 
     def __init__(self, log_path: str) -> None:
-        self._log = open(log_path, "w")
-        self.log_path = log_path
-        env = dict(os.environ, MOTO_EC2_LOAD_DEFAULT_AMIS="false", PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests", "emulator", "server.py"), "--host", "127.0.0.1", "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if not line.startswith("ready "):
-            self.stop()
-            raise RuntimeError(f"emulator did not start: {line!r}; see {log_path}")
-        self.port = int(line.split()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(log_path, cwd=ROOT)
 
     def client(self, service: str, region: str = REGION, access_key: str = "infra-test") -> Any:
         import boto3
@@ -471,16 +463,6 @@ class EmulatorProcess:
         req = urllib.request.Request(self.url + "/vpcwarden-api" + path, method=method)
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
 
 
 def provider_override(url: str) -> str:
