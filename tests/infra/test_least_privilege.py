@@ -14,8 +14,15 @@ Terraform (with every optional statement switched on):
   audit role, infra/sam/member-role.yaml and modules/member-role) grants every action it used
   there, and nothing else except what ``NOT_EXERCISED`` lists.
 
-Usage recorded by another build of a function (its binary's mtime differs) is ignored. A function
-with no usage yet (its end-to-end tests are not there or did not run) is skipped, with a message.
+Usage recorded by another build of a function (its binary's mtime differs) is ignored. What
+happens when a function has no usage (its end-to-end tests are not there, did not run, or ran
+with another build) depends on ``VPCWARDEN_REQUIRE_USAGE``:
+
+* set to ``1`` (tests/tools/infra-proof.sh sets it, so in ``make test``): the test fails, naming
+  the function and the folder the records were looked for in; a proof with nothing to prove from
+  is no proof;
+* unset (a developer running this file by hand before the end-to-end tests): it is skipped, with
+  the same message.
 """
 
 from __future__ import annotations
@@ -109,6 +116,18 @@ def iam_action(service: str, action: str) -> str | None:
 # --------------------------------------------------------------------------- evidence
 
 
+def usage_required() -> bool:
+    """True in ``make test`` (tests/tools/infra-proof.sh): missing usage is then a failure."""
+    return os.environ.get("VPCWARDEN_REQUIRE_USAGE", "") == "1"
+
+
+def missing(why: str) -> None:
+    """No usage to prove from: a failure when usage is required, else a skip."""
+    if usage_required():
+        pytest.fail(f"{why} (VPCWARDEN_REQUIRE_USAGE=1: usage must have been recorded)", pytrace=False)
+    pytest.skip(why)
+
+
 def usage_dir() -> str:
     target = os.environ.get("CARGO_TARGET_DIR") or "target"
     return os.path.join(support.ROOT, target, "iam-usage")
@@ -157,11 +176,12 @@ class Usage:
     def of(self, fn: str) -> dict[str, dict[str, int]]:
         if fn not in self.calls:
             why = (
-                f"{self.stale[fn]} usage records of {fn} came from another build of it: rerun its end-to-end tests"
+                f"{self.stale[fn]} usage records of {fn} in {usage_dir()} came from another build of it: "
+                "rerun its end-to-end tests"
                 if self.stale.get(fn)
-                else f"no recorded usage for {fn} yet (its end-to-end tests have not run through Stage::function)"
+                else f"no recorded usage for {fn} in {usage_dir()} (its end-to-end tests have not run through Stage::function)"
             )
-            pytest.skip(why)
+            missing(why)
         return self.calls[fn]
 
 
@@ -169,7 +189,7 @@ class Usage:
 def usage() -> Usage:
     u = Usage()
     if not u.files:
-        pytest.skip(
+        missing(
             f"no IAM usage recorded in {usage_dir()}: run the Rust end-to-end tests first "
             "(cargo test --workspace; each Stage writes <function>-<pid>-<n>.jsonl when dropped)"
         )
@@ -243,7 +263,7 @@ def test_member_role_grants_exactly_what_the_function_uses_there(fn: str, usage:
     calls = usage.of(fn)
     assumed = {role: actions for role, actions in calls.items() if role != "function"}
     if not assumed:
-        pytest.skip(f"{fn} made no calls through an assumed member-account role in the recorded tests")
+        missing(f"{fn} made no calls through an assumed member-account role in the usage recorded in {usage_dir()}")
     used: dict[str, int] = defaultdict(int)
     for actions in assumed.values():
         for action, n in actions.items():

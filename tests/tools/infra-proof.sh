@@ -28,4 +28,6 @@ fi
 usage_dir="${CARGO_TARGET_DIR:-target}/iam-usage"
 [ -d "$usage_dir" ] && find "$usage_dir" -name '*.jsonl' -mtime +7 -delete
 
+# Here the least-privilege proof fails, rather than skips, for a function with no recorded usage.
+export VPCWARDEN_REQUIRE_USAGE=1
 exec .venv/bin/python -m pytest tests/infra -q -rs -p no:cacheprovider "$@"
