@@ -1,9 +1,15 @@
 """WSGI middleware in front of moto's DomainDispatcherApplication.
 
-* ``/vpcwarden-api/...``: the admin API (faults, request log, clock).
+* ``/vpcwarden-api/...``: the admin API (faults, throttling, request log, clock).
 * ``/moto-api/...``: passed to moto unchanged and not logged.
-* everything else is an AWS API call: identified, checked against the fault
-  rules, passed to moto (unless a fault answers it) and recorded.
+* everything else is an AWS API call: identified, checked against EC2's token
+  buckets (when throttling is on), then against the fault rules, passed to moto
+  (unless a bucket or a fault answers it) and recorded.
+
+Buckets come before faults because that is the order on AWS: a throttled request
+is refused at the door and never processed, so no fault rule sees it (its
+``matched`` does not move), while a request that fails for another reason was
+admitted first and took its token like any other.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from urllib.parse import parse_qs
 from . import clock
 from .faults import FaultRegistry, RuleError, protocol_for, render_error
 from .requestlog import RequestLog, identify
+from .throttling import Throttled, Throttling
 
 ADMIN_PREFIX = "/vpcwarden-api"
 
@@ -27,6 +34,7 @@ class VpcwardenMiddleware:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.faults = FaultRegistry()
+        self.throttling = Throttling()
         self.requests = RequestLog()
 
     # -- AWS calls ---------------------------------------------------------
@@ -55,6 +63,11 @@ class VpcwardenMiddleware:
             entry["params"] = info.params
         self.requests.attribute(entry, info.access_key)
 
+        if info.service == "ec2":
+            refused = self.throttling.admit(info.account, info.region, info.action, info.query)
+            if refused is not None:
+                return self._throttled(entry, refused, start_response)
+
         decision = self.faults.decide(info.service, info.action)
         if decision is not None:
             if decision.delay_ms:
@@ -69,11 +82,8 @@ class VpcwardenMiddleware:
                     decision.rule.status,
                     decision.message,
                 )
-                entry.update(status=status, fault=True, fault_id=decision.rule.id)
-                self.requests.record(entry)
-                headers.append(("Content-Length", str(len(body))))
-                start_response(f"{status} {_reason(status)}", headers)
-                return [body]
+                entry.update(fault=True, fault_id=decision.rule.id)
+                return self._answer(entry, status, headers, body, start_response)
 
         def recording_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -94,6 +104,27 @@ class VpcwardenMiddleware:
         entry["ms"] = round((time.time() - entry["at"]) * 1000.0, 3)
         self.requests.record(entry)
         return result
+
+    def _throttled(self, entry: dict[str, Any], refused: Throttled, start_response: StartResponse) -> Any:
+        """EC2's answer to a call whose bucket is short: RequestLimitExceeded, HTTP 503."""
+        status, headers, body = render_error("ec2", "ec2", "RequestLimitExceeded", 503)
+        entry.update(fault=True, throttled=True, bucket=refused.bucket)
+        return self._answer(entry, status, headers, body, start_response)
+
+    def _answer(
+        self,
+        entry: dict[str, Any],
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        start_response: StartResponse,
+    ) -> Any:
+        """Answers a call without moto, and records it."""
+        entry["status"] = status
+        self.requests.record(entry)
+        headers.append(("Content-Length", str(len(body))))
+        start_response(f"{status} {_reason(status)}", headers)
+        return [body]
 
     # -- admin API ---------------------------------------------------------
     def admin(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
@@ -127,6 +158,13 @@ class VpcwardenMiddleware:
             if method == "DELETE":
                 found = self.faults.remove(path[len("/faults/") :])
                 return (200, {"deleted": True}) if found else (404, {"error": "no such rule"})
+        elif path == "/throttling":
+            if method == "POST":
+                return 200, self.throttling.configure(_json_body(environ))
+            if method == "GET":
+                return 200, self.throttling.snapshot()
+            if method == "DELETE":
+                return 200, self.throttling.disable(counters=_truthy(query.get("counters")))
         elif path == "/requests":
             if method == "GET":
                 return 200, self.requests.list(**query)
@@ -147,6 +185,7 @@ class VpcwardenMiddleware:
                 return 200, {"offset_seconds": 0}
         elif path == "/reset" and method == "POST":
             self.faults.clear(counters=True)
+            self.throttling.reset()
             self.requests.reset()
             clock.reset()
             return 200, {"reset": True}

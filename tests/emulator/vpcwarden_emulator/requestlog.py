@@ -8,7 +8,7 @@ import os
 import re
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,6 +34,9 @@ class CallInfo:
     # For sts:AssumeRole only: the session it asks for (RoleArn, RoleSessionName, DurationSeconds),
     # so tests can check sessions are named and as short as STS allows.
     params: dict[str, str] | None = None
+    # Every query-protocol parameter of the call (form body, else query string); not logged.
+    # EC2's throttling reads it: filters and pagination choose a bucket, instance ids count.
+    query: dict[str, list[str]] = field(default_factory=dict)
 
 
 _SESSION_PARAMS = ("RoleArn", "RoleSessionName", "DurationSeconds")
@@ -120,17 +123,19 @@ def identify(environ: dict[str, Any]) -> CallInfo:
 
     action = None
     params = None
+    query: dict[str, list[str]] = {}
     if content_type.startswith("application/x-www-form-urlencoded"):
         body = _form_body(environ)
-        values = parse_qs(body.decode("utf-8", "replace"))
-        if "Action" in values:
-            action = values["Action"][0]
+        query = parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in query:
+            action = query["Action"][0]
         if action == "AssumeRole":
-            params = {k: values[k][0] for k in _SESSION_PARAMS if k in values}
+            params = {k: query[k][0] for k in _SESSION_PARAMS if k in query}
     if action is None:
         values = parse_qs(environ.get("QUERY_STRING", ""))
         if "Action" in values:
             action = values["Action"][0]
+            query = values
     if action is None and environ.get("HTTP_X_AMZ_TARGET"):
         # DynamoDB_20120810.PutItem -> PutItem
         action = environ["HTTP_X_AMZ_TARGET"].split(".")[-1]
@@ -147,6 +152,7 @@ def identify(environ: dict[str, Any]) -> CallInfo:
         account=_account_for(environ, access_key),
         content_type=content_type,
         params=params,
+        query=query,
     )
 
 
