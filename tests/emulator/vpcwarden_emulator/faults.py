@@ -7,6 +7,10 @@ rule fires, the request never reaches moto: the client gets an error in the
 calling service's own wire protocol (so SDK retry classifiers see exactly what
 AWS would send), optionally after ``delay_ms``.  A rule with ``"error": null``
 only delays the call and then lets moto answer it normally.
+
+An ``entries_fraction`` rule (EventBridge ``PutEvents`` only) fails entries, not
+the call: the call reaches moto without the failed entries, and the answer lists
+them as failed (see entry_faults.py).
 """
 
 from __future__ import annotations
@@ -38,6 +42,19 @@ KNOWN_ERRORS = (
     "ServiceUnavailable",
 )
 THROTTLING_ERRORS = {"RequestLimitExceeded", "Throttling", "ThrottlingException"}
+# The generic server error of KNOWN_ERRORS, which each protocol or service spells its own way.
+INTERNAL_ERRORS = {"InternalError"}
+# Services whose own codes (and statuses) differ from their protocol's, from their botocore
+# models: EventBridge (JSON 1.1) and Security Hub (REST-JSON; ThrottlingException is 429 there).
+SERVICE_ERRORS = {
+    ("events", "throttling"): ("ThrottlingException", 400),
+    ("events", "internal"): ("InternalException", 500),
+    ("securityhub", "throttling"): ("ThrottlingException", 429),
+    ("securityhub", "internal"): ("InternalException", 500),
+}
+# REST-JSON services whose error bodies carry "Code" and "Message" (their models' exception
+# members); others get {"message": …}. Either way the code is in x-amzn-ErrorType.
+CODE_IN_BODY = {"securityhub"}
 MESSAGES = {
     "RequestLimitExceeded": "Request limit exceeded.",
     "Throttling": "Rate exceeded",
@@ -45,6 +62,7 @@ MESSAGES = {
     "SlowDown": "Please reduce your request rate.",
     "InternalError": "An internal error has occurred",
     "InternalServerError": "Internal server error",
+    "InternalException": "An internal error has occurred",
     "ServiceUnavailable": "Service is unable to handle request.",
 }
 # The admin API accepts moto's backend names as well as SigV4 signing names.
@@ -64,15 +82,29 @@ RULE_KEYS = {
     "status",
     "delay_ms",
     "message",
+    "entries_fraction",
+}
+# The code a failed PutEvents entry carries unless the rule says otherwise: AWS's retryable one.
+DEFAULT_ENTRY_ERROR = "InternalFailure"
+ENTRY_MESSAGES = {
+    "InternalFailure": "The request processing has failed because of an unknown error, exception or failure.",
+    "ThrottlingException": "The request was denied due to request throttling.",
 }
 
 # Wire protocol per SigV4 signing name, for the services vpcwarden talks to and
-# other common query-protocol services.  Anything else is inferred from the
-# request's content type (see ``protocol_for``).
+# other common ones.  The request's content type, when it has one, wins over this
+# table (see ``protocol_for``).
 PROTOCOLS = {
     "ec2": "ec2",
     "s3": "rest-xml",
     "dynamodb": "json",
+    "events": "json",
+    "logs": "json",
+    "kms": "json",
+    "sqs": "json",
+    "securityhub": "rest-json",
+    "lambda": "rest-json",
+    "apigateway": "rest-json",
     "sts": "query",
     "sns": "query",
     "iam": "query",
@@ -96,11 +128,18 @@ def normalise_service(name: str | None) -> str | None:
 
 
 def protocol_for(service: str | None, content_type: str) -> str:
-    if service in PROTOCOLS:
-        return PROTOCOLS[service]
+    """ec2, query, json (JSON 1.0/1.1), rest-json or rest-xml."""
+    known = PROTOCOLS.get(service or "")
+    if known in ("ec2", "rest-xml"):
+        return known
     if content_type.startswith("application/x-www-form-urlencoded"):
         return "query"
-    return "json"
+    if content_type.startswith("application/x-amz-json"):
+        return "json"
+    if content_type.startswith("application/json"):
+        return "rest-json"
+    # No body (e.g. a REST GET): the table, else REST-JSON, the protocol of most newer services.
+    return known or "rest-json"
 
 
 class RuleError(ValueError):
@@ -119,6 +158,7 @@ class FaultRule:
     status: int | None = None
     delay_ms: int = 0
     message: str | None = None
+    entries_fraction: float | None = None
     matched: int = 0
     fired: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -155,9 +195,25 @@ class FaultRule:
         if rule.delay_ms < 0:
             raise RuleError("delay_ms must be >= 0")
         rule.message = body.get("message")
+        if body.get("entries_fraction") is not None:
+            rule._entries_from_json(body)
         if rule.error is None and rule.delay_ms == 0:
             raise RuleError("a rule needs an error, a delay, or both")
         return rule
+
+    def _entries_from_json(self, body: dict[str, Any]) -> None:
+        """An entry-level rule: PutEvents only; ``error`` is the failed entries' ErrorCode."""
+        self.entries_fraction = float(body["entries_fraction"])
+        if not 0.0 <= self.entries_fraction <= 1.0:
+            raise RuleError("entries_fraction must be within [0, 1]")
+        if self.action != "PutEvents" or self.service not in (None, "events"):
+            raise RuleError('entries_fraction needs "action": "PutEvents" (EventBridge)')
+        self.service = "events"
+        if body.get("status") is not None:
+            raise RuleError("an entries_fraction rule answers 200: status does not apply")
+        self.error = body.get("error") or DEFAULT_ENTRY_ERROR
+        if not isinstance(self.error, str):
+            raise RuleError("error must be a string")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -171,6 +227,7 @@ class FaultRule:
             "error": self.error,
             "status": self.status_code() if self.error else None,
             "delay_ms": self.delay_ms,
+            "entries_fraction": self.entries_fraction,
             "matched": self.matched,
             "fired": self.fired,
         }
@@ -178,7 +235,11 @@ class FaultRule:
     def status_code(self) -> int:
         if self.status is not None:
             return self.status
-        return DEFAULT_STATUS.get(self.error or "", 400)
+        if self.entries_fraction is not None:
+            return 200
+        if self.service is None:  # depends on the service called; this is the code's own default
+            return DEFAULT_STATUS.get(self.error or "", 400)
+        return wire_error(protocol_for(self.service, ""), self.service, self.error or "")[1]
 
     def matches(self, service: str | None, action: str | None) -> bool:
         if self.action is not None and self.action != action:
@@ -190,6 +251,9 @@ class FaultRule:
     @property
     def exhausted(self) -> bool:
         return self.count is not None and self.fired >= self.count
+
+    def draw(self) -> float:
+        return self._rng.random()
 
     def should_fire(self) -> bool:
         """Called once per matching call; decides and books whether it fires."""
@@ -209,6 +273,11 @@ class Decision:
     status: int
     delay_ms: int
     message: str | None
+    entries_fraction: float | None = None
+
+    def fails_entry(self) -> bool:
+        """For an entry-level rule: one seeded draw per entry."""
+        return self.entries_fraction is not None and self.rule.draw() < self.entries_fraction
 
 
 class FaultRegistry:
@@ -219,6 +288,7 @@ class FaultRegistry:
         self.injected = 0
         self.delayed = 0
         self.injected_by_action: dict[str, int] = {}
+        self.failed_entries = 0
 
     def add(self, body: dict[str, Any]) -> FaultRule:
         with self._lock:
@@ -240,6 +310,11 @@ class FaultRegistry:
                 self.injected = 0
                 self.delayed = 0
                 self.injected_by_action = {}
+                self.failed_entries = 0
+
+    def count_failed_entries(self, n: int) -> None:
+        with self._lock:
+            self.failed_entries += n
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -248,13 +323,16 @@ class FaultRegistry:
                 "injected": self.injected,
                 "delayed": self.delayed,
                 "injected_by_action": dict(self.injected_by_action),
+                "failed_entries": self.failed_entries,
             }
 
     def decide(self, service: str | None, action: str | None) -> Decision | None:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(service, action) and rule.should_fire():
-                    if rule.error is not None:
+                    if rule.entries_fraction is not None:
+                        pass  # counted per failed entry, by count_failed_entries
+                    elif rule.error is not None:
                         self.injected += 1
                         key = action or "?"
                         self.injected_by_action[key] = (
@@ -268,6 +346,7 @@ class FaultRegistry:
                         status=rule.status_code(),
                         delay_ms=rule.delay_ms,
                         message=rule.message,
+                        entries_fraction=rule.entries_fraction,
                     )
                     if rule.exhausted:
                         self._rules.remove(rule)
@@ -275,15 +354,19 @@ class FaultRegistry:
         return None
 
 
-def _wire_error(protocol: str, error: str) -> str:
-    """The error code the given protocol's services really use."""
+def wire_error(protocol: str, service: str | None, error: str) -> tuple[str, int]:
+    """The error code, and its default HTTP status, that the service really uses."""
+    kind = "throttling" if error in THROTTLING_ERRORS else "internal" if error in INTERNAL_ERRORS else None
+    if kind and (service, kind) in SERVICE_ERRORS:
+        return SERVICE_ERRORS[(service, kind)]
+    code = error
     if protocol == "rest-xml" and error in THROTTLING_ERRORS:
-        return "SlowDown"
-    if protocol == "json" and error in {"RequestLimitExceeded", "Throttling"}:
-        return "ThrottlingException"
-    if protocol == "json" and error == "InternalError":
-        return "InternalServerError"
-    return error
+        code = "SlowDown"
+    elif protocol in ("json", "rest-json") and error in {"RequestLimitExceeded", "Throttling"}:
+        code = "ThrottlingException"
+    elif protocol in ("json", "rest-json") and error == "InternalError":
+        code = "InternalServerError"
+    return code, DEFAULT_STATUS.get(code, 400)
 
 
 def render_error(
@@ -295,9 +378,9 @@ def render_error(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Build (status, headers, body) for an error in the service's protocol."""
     request_id = str(uuid.uuid4())
-    code = _wire_error(protocol, error)
+    code, default_status = wire_error(protocol, service, error)
     if status is None:
-        status = DEFAULT_STATUS.get(code, 400)
+        status = default_status
     msg = message or MESSAGES.get(code, code)
     headers = [("x-amzn-RequestId", request_id)]
     if protocol == "ec2":
@@ -324,7 +407,12 @@ def render_error(
         )
         headers.append(("Content-Type", "application/xml"))
         headers.append(("x-amz-request-id", request_id))
-    else:  # JSON 1.0 / 1.1 / REST-JSON
+    elif protocol == "rest-json":
+        fields = {"Code": code, "Message": msg} if service in CODE_IN_BODY else {"message": msg}
+        body = json.dumps(fields)
+        headers.append(("Content-Type", "application/json"))
+        headers.append(("x-amzn-ErrorType", code))
+    else:  # JSON 1.0 / 1.1
         if service == "dynamodb":
             type_ = f"com.amazonaws.dynamodb.v20120810#{code}"
             content_type = "application/x-amz-json-1.0"

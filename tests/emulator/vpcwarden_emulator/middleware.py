@@ -4,7 +4,8 @@
 * ``/moto-api/...``: passed to moto unchanged and not logged.
 * everything else is an AWS API call: identified, checked against EC2's token
   buckets (when throttling is on), then against the fault rules, passed to moto
-  (unless a bucket or a fault answers it) and recorded.
+  (unless a bucket or a fault answers it; an entry-level PutEvents rule rewrites
+  the request and the answer instead) and recorded.
 
 Buckets come before faults because that is the order on AWS: a throttled request
 is refused at the door and never processed, so no fault rule sees it (its
@@ -21,8 +22,17 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
 from . import clock
-from .faults import FaultRegistry, RuleError, protocol_for, render_error
-from .requestlog import RequestLog, identify
+from . import entry_faults
+from .faults import (
+    DEFAULT_ENTRY_ERROR,
+    ENTRY_MESSAGES,
+    Decision,
+    FaultRegistry,
+    RuleError,
+    protocol_for,
+    render_error,
+)
+from .requestlog import CallInfo, RequestLog, identify
 from .throttling import Throttled, Throttling
 
 ADMIN_PREFIX = "/vpcwarden-api"
@@ -69,21 +79,42 @@ class VpcwardenMiddleware:
                 return self._throttled(entry, refused, start_response)
 
         decision = self.faults.decide(info.service, info.action)
-        if decision is not None:
-            if decision.delay_ms:
-                time.sleep(decision.delay_ms / 1000.0)
-                entry["delay_ms"] = decision.delay_ms
-            if decision.error is not None:
-                protocol = protocol_for(info.service, info.content_type)
-                status, headers, body = render_error(
-                    protocol,
-                    info.service,
-                    decision.error,
-                    decision.rule.status,
-                    decision.message,
-                )
-                entry.update(fault=True, fault_id=decision.rule.id)
-                return self._answer(entry, status, headers, body, start_response)
+        if decision is None:
+            return self._forward(environ, start_response, entry)
+        return self._fault(decision, info, environ, entry, start_response)
+
+    def _fault(
+        self,
+        decision: Decision,
+        info: CallInfo,
+        environ: dict[str, Any],
+        entry: dict[str, Any],
+        start_response: StartResponse,
+    ) -> Any:
+        """A fault rule fired: its delay, then its error, its failed entries, or moto's answer."""
+        if decision.delay_ms:
+            time.sleep(decision.delay_ms / 1000.0)
+            entry["delay_ms"] = decision.delay_ms
+        if decision.entries_fraction is not None:
+            return self._forward(environ, start_response, entry, self._fail_entries(environ, entry, decision))
+        if decision.error is None:
+            return self._forward(environ, start_response, entry)
+        protocol = protocol_for(info.service, info.content_type)
+        status, headers, body = render_error(
+            protocol, info.service, decision.error, decision.rule.status, decision.message
+        )
+        entry.update(fault=True, fault_id=decision.rule.id)
+        return self._answer(entry, status, headers, body, start_response)
+
+    def _forward(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        entry: dict[str, Any],
+        transform: Callable[[bytes], bytes] | None = None,
+    ) -> Any:
+        """Passes the call to moto and records it; ``transform`` rewrites a 200 answer's body."""
+        held: list[tuple[str, list[tuple[str, str]], Any]] = []
 
         def recording_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -92,10 +123,15 @@ class VpcwardenMiddleware:
                 entry["status"] = int(status.split(" ", 1)[0])
             except ValueError:
                 pass
+            if transform is not None:
+                held.append((status, headers, exc_info))  # sent once the body is rewritten
+                return lambda data: None
             return start_response(status, headers, exc_info)
 
         try:
             result = self.app(environ, recording_start_response)
+            if transform is not None:
+                result = _rewrite(result, held, transform, start_response)
         except Exception:
             entry["status"] = 500
             self.requests.record(entry)
@@ -104,6 +140,20 @@ class VpcwardenMiddleware:
         entry["ms"] = round((time.time() - entry["at"]) * 1000.0, 3)
         self.requests.record(entry)
         return result
+
+    def _fail_entries(
+        self, environ: dict[str, Any], entry: dict[str, Any], decision: Decision
+    ) -> Callable[[bytes], bytes] | None:
+        """Takes the failing PutEvents entries out of the request; returns how to put them back
+        into the answer (None when the request is left whole: see entry_faults.plan)."""
+        code = decision.error or DEFAULT_ENTRY_ERROR
+        message = decision.message or ENTRY_MESSAGES.get(code, code)
+        plan = entry_faults.plan(environ, decision.fails_entry, code, message)
+        if plan is None:
+            return None
+        entry.update(fault_id=decision.rule.id, failed_entries=len(plan.failed))
+        self.faults.count_failed_entries(len(plan.failed))
+        return plan.merge
 
     def _throttled(self, entry: dict[str, Any], refused: Throttled, start_response: StartResponse) -> Any:
         """EC2's answer to a call whose bucket is short: RequestLimitExceeded, HTTP 503."""
@@ -201,6 +251,28 @@ class VpcwardenMiddleware:
         else:
             return 404, {"error": f"unknown admin path {path!r}"}
         return 405, {"error": f"{method} not allowed on {path!r}"}
+
+
+def _rewrite(
+    result: Iterable[bytes],
+    held: list[tuple[str, list[tuple[str, str]], Any]],
+    transform: Callable[[bytes], bytes],
+    start_response: StartResponse,
+) -> list[bytes]:
+    """Buffers an answer, rewrites its body if it is a 200, and only then starts the response."""
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close:
+            close()
+    status, headers, exc_info = held[-1]  # the app has started its response by now
+    if status.startswith("200"):
+        body = transform(body)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+    start_response(status, headers, exc_info)
+    return [body]
 
 
 def _json_body(environ: dict[str, Any]) -> Any:

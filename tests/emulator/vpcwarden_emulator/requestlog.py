@@ -82,22 +82,31 @@ def _credential_scope(environ: dict[str, Any]) -> list[str] | None:
     return parts if len(parts) == 5 else None
 
 
+# SigV4 signing name -> the botocore service models whose operations are signed with it, where
+# the names differ (several APIs share "ses" and "es"). Any other signing name is its own model.
+_BOTOCORE_NAMES = {
+    "elasticloadbalancing": ("elbv2",),
+    "ses": ("ses", "sesv2"),
+    "es": ("es", "opensearch"),
+    "elasticfilesystem": ("efs",),
+    "mobiletargeting": ("pinpoint",),
+}
+
+
 def _rest_action(service: str | None, environ: dict[str, Any]) -> str:
     """Operation name for REST protocols via moto's router, else METHOD /path."""
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "/")
-    if service:
+    for botocore_name in _BOTOCORE_NAMES.get(service or "", (service,) if service else ()):
         try:
             from moto.core.request import Request
             from moto.core.routing import get_service_router
 
-            botocore_name = {"elasticloadbalancing": "elbv2"}.get(service, service)
             router = get_service_router(botocore_name)
-            request = Request(dict(environ))
-            operation, _ = router.match(request)
+            operation, _ = router.match(Request(dict(environ)))
             return str(operation.name)
-        except Exception:  # noqa: BLE001 - unknown service or no route
-            pass
+        except Exception:  # noqa: BLE001 - unknown service or no route: try the next model
+            continue
     return f"{method} {path}"
 
 
