@@ -21,6 +21,8 @@ def apply() -> None:
             ec2_tags,
             ec2_vpc_peering_connections,
             elbv2_load_balancers,
+            securityhub_findings,
+            securityhub_findings_responses,
         )
 
         ec2_tags.apply()
@@ -29,4 +31,6 @@ def apply() -> None:
         ec2_endpoint_connections.apply()
         ec2_endpoint_connections_responses.apply()
         elbv2_load_balancers.apply()
+        securityhub_findings.apply()
+        securityhub_findings_responses.apply()
         _applied = True
