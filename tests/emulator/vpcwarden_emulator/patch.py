@@ -21,6 +21,7 @@ def apply() -> None:
             ec2_tags,
             ec2_vpc_peering_connections,
             elbv2_load_balancers,
+            organizations_accounts,
             securityhub_findings,
             securityhub_findings_responses,
         )
@@ -31,6 +32,7 @@ def apply() -> None:
         ec2_endpoint_connections.apply()
         ec2_endpoint_connections_responses.apply()
         elbv2_load_balancers.apply()
+        organizations_accounts.apply()
         securityhub_findings.apply()
         securityhub_findings_responses.apply()
         _applied = True
