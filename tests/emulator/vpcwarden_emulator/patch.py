@@ -17,6 +17,7 @@ def apply() -> None:
         from . import (
             ec2_endpoint_connections,
             ec2_endpoint_connections_responses,
+            ec2_regions,
             ec2_route_tables,
             ec2_tags,
             ec2_vpc_peering_connections,
@@ -32,6 +33,7 @@ def apply() -> None:
         ec2_endpoint_connections.apply()
         ec2_endpoint_connections_responses.apply()
         elbv2_load_balancers.apply()
+        ec2_regions.apply()
         organizations_accounts.apply()
         securityhub_findings.apply()
         securityhub_findings_responses.apply()
