@@ -22,6 +22,7 @@ def apply() -> None:
             ec2_tags,
             ec2_vpc_peering_connections,
             elbv2_load_balancers,
+            events_delivery,
             organizations_accounts,
             securityhub_findings,
             securityhub_findings_responses,
@@ -34,6 +35,7 @@ def apply() -> None:
         ec2_endpoint_connections_responses.apply()
         elbv2_load_balancers.apply()
         ec2_regions.apply()
+        events_delivery.apply()
         organizations_accounts.apply()
         securityhub_findings.apply()
         securityhub_findings_responses.apply()
