@@ -287,6 +287,14 @@ def test_batch_update_findings_sets_workflow_and_note_without_touching_updated_a
         assert f["UpdatedAt"] == "2026-01-01T00:00:00Z"
 
 
+def test_the_request_log_names_the_three_actions(emu, hub):
+    hub.batch_import_findings(Findings=[finding("a")])
+    hub.get_findings()
+    hub.batch_update_findings(FindingIdentifiers=[ident("a")], Workflow={"Status": "NOTIFIED"})
+    actions = [r["action"] for r in emu.requests(service="securityhub")]
+    assert actions[-3:] == ["BatchImportFindings", "GetFindings", "BatchUpdateFindings"]
+
+
 def test_batch_update_findings_reports_unknown_and_duplicate_identifiers(hub):
     hub.batch_import_findings(Findings=[finding("a")])
     out = hub.batch_update_findings(
@@ -397,6 +405,11 @@ def test_resource_filters_match_any_resource_of_a_finding(estate):
 )
 def test_combinations_the_reference_forbids_are_errors(estate, conditions):
     err = client_error(estate.get_findings, Filters={"Title": conditions})
+    assert error_code(err) == "InvalidInputException"
+
+
+def test_a_condition_without_a_value_is_invalid_input(estate):
+    err = client_error(estate.get_findings, Filters={"Id": [{"Comparison": "EQUALS"}]})
     assert error_code(err) == "InvalidInputException"
 
 

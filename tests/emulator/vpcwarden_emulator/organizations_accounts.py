@@ -13,8 +13,8 @@ Against moto.organizations (models.OrganizationsBackend, responses.Organizations
   AWSOrganizationsNotInUseException.
 * ListAccounts, ListAccountsForParent, ListChildren and
   ListOrganizationalUnitsForParent page with MaxResults 1-20 (AWS's bounds; 20
-  when omitted) and NextToken.  ListChildren did not page at all and ListAccounts'
-  token (keyed on the joining second) lost accounts that joined in the same second.
+  when omitted) and NextToken.  moto gave up to 100 a page, accepted any
+  MaxResults, and did not page ListChildren at all.
 * CloseAccount leaves the account PENDING_CLOSURE for 5 minutes of the emulator's
   clock, then SUSPENDED; after 90 days its State is CLOSED (Status stays
   SUSPENDED).  moto made it SUSPENDED at once.

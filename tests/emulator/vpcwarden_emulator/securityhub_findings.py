@@ -338,6 +338,8 @@ def check_filters(filters: dict[str, Any]) -> None:
             raise InvalidInputException(f"The filter {name} is not supported by this emulator.")
         if len(conditions) > MAX_FILTER_VALUES:
             raise InvalidInputException(f"You can provide up to {MAX_FILTER_VALUES} values for the filter {name}.")
+        if not all(isinstance(c, dict) and isinstance(c.get("Value"), str) for c in conditions):
+            raise InvalidInputException(f"Every condition of the filter {name} needs a Comparison and a Value.")
         comparisons = {c.get("Comparison") for c in conditions}
         unknown = comparisons - set(POSITIVE) - set(NEGATIVE)
         if unknown:
