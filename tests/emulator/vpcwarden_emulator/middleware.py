@@ -1,6 +1,6 @@
 """WSGI middleware in front of moto's DomainDispatcherApplication.
 
-* ``/vpcwarden-api/...``: the admin API (faults, throttling, request log, clock).
+* ``/vpcwarden-api/...``: the admin API (faults, throttling, request log, clock, opt-in Regions).
 * ``/moto-api/...``: passed to moto unchanged and not logged.
 * everything else is an AWS API call: identified, checked against EC2's token
   buckets (when throttling is on), then against the fault rules, passed to moto
@@ -233,6 +233,8 @@ class VpcwardenMiddleware:
             if method == "DELETE":
                 clock.reset()
                 return 200, {"offset_seconds": 0}
+        elif path == "/regions":
+            return _regions(method, query, environ)
         elif path == "/reset" and method == "POST":
             self.faults.clear(counters=True)
             self.throttling.reset()
@@ -273,6 +275,25 @@ def _rewrite(
         headers.append(("Content-Length", str(len(body))))
     start_response(status, headers, exc_info)
     return [body]
+
+
+def _regions(method: str, query: dict[str, str], environ: dict[str, Any]) -> tuple[int, Any]:
+    """Opt-in Regions per account: POST marks one opted-in or not, GET lists an account's Regions."""
+    from .ec2_regions import regions_of, set_opt_in_status
+
+    if method == "POST":
+        body = _json_body(environ)
+        missing = [k for k in ("account", "region", "opt_in_status") if not body.get(k)]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        set_opt_in_status(str(body["account"]), body["region"], body["opt_in_status"])
+        return 200, {"account": str(body["account"]), "region": body["region"], "opt_in_status": body["opt_in_status"]}
+    if method == "GET":
+        if not query.get("account"):
+            raise ValueError("missing ?account=")
+        regions = regions_of(query["account"], query.get("partition", "aws"))
+        return 200, [{"region": r["RegionName"], "opt_in_status": r["OptInStatus"]} for r in regions]
+    return 405, {"error": f"{method} not allowed on '/regions'"}
 
 
 def _json_body(environ: dict[str, Any]) -> Any:

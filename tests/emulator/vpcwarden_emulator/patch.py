@@ -17,10 +17,15 @@ def apply() -> None:
         from . import (
             ec2_endpoint_connections,
             ec2_endpoint_connections_responses,
+            ec2_regions,
             ec2_route_tables,
             ec2_tags,
             ec2_vpc_peering_connections,
             elbv2_load_balancers,
+            events_delivery,
+            organizations_accounts,
+            securityhub_findings,
+            securityhub_findings_responses,
         )
 
         ec2_tags.apply()
@@ -29,4 +34,9 @@ def apply() -> None:
         ec2_endpoint_connections.apply()
         ec2_endpoint_connections_responses.apply()
         elbv2_load_balancers.apply()
+        ec2_regions.apply()
+        events_delivery.apply()
+        organizations_accounts.apply()
+        securityhub_findings.apply()
+        securityhub_findings_responses.apply()
         _applied = True
