@@ -154,12 +154,14 @@ def test_documented_mutating_bucket_lets_a_burst_of_50_through(emu):
     assert state["enabled"] and state["categories"][t.MUTATING] == {"size": 50, "rate": 5}
     started = time.monotonic()
     passed = calls_until_throttled(lambda: ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True}), 200)
-    elapsed = time.monotonic() - started
+    throttled_at = time.monotonic()
+    elapsed = throttled_at - started
     # 50 at once, plus what refilled at 5 a second while the burst went on.
     assert 50 <= passed <= 50 + int(5 * elapsed) + 1, (passed, elapsed)
     b = bucket(emu.admin("GET", "/throttling"), action="ModifyVpcAttribute")
     assert (b["bucket"], b["size"], b["rate"], b["throttled"]) == (t.MUTATING, 50, 5, 1)
-    assert b["tokens"] < 1
+    # Empty when it throttled; since then it refilled at 5 a second (a busy machine is slow to ask).
+    assert b["tokens"] < 1 + 5 * (time.monotonic() - throttled_at), b
 
 
 def test_burst_of_exactly_the_size_passes_and_the_next_call_is_throttled(emu):
@@ -185,7 +187,7 @@ def test_burst_of_exactly_the_size_passes_and_the_next_call_is_throttled(emu):
 
 def test_one_more_call_passes_after_one_over_rate_seconds(emu):
     ec2 = emu.client("ec2")
-    rate = 2.0
+    rate = 0.5  # slow enough that a busy machine keeps to the margins
     throttle(emu, categories={"mutating": {"size": 2, "rate": rate}})
     create = lambda: ec2.create_internet_gateway()  # noqa: E731
     create()
