@@ -21,6 +21,7 @@ def apply() -> None:
             ec2_tags,
             ec2_vpc_peering_connections,
             elbv2_load_balancers,
+            lambda_functions,
         )
 
         ec2_tags.apply()
@@ -29,4 +30,5 @@ def apply() -> None:
         ec2_endpoint_connections.apply()
         ec2_endpoint_connections_responses.apply()
         elbv2_load_balancers.apply()
+        lambda_functions.apply()
         _applied = True
