@@ -108,7 +108,7 @@ def _environment(fn: LambdaFunction, task_root: str, credentials: tuple[str, str
     runtime_dir = RUNTIME.directory("runtime")
     variables = dict(UNRESERVED_DEFAULTS)
     variables["LD_LIBRARY_PATH"] = f"/lib64:/usr/lib64:{runtime_dir}:{runtime_dir}/lib:{task_root}:{task_root}/lib:/opt/lib"
-    variables["AWS_ENDPOINT_URL"] = _endpoint_url()
+    variables["AWS_ENDPOINT_URL"] = endpoint_url()
     variables.update({k: str(v) for k, v in fn.environment_vars.items()})
     key, secret, token = credentials
     variables.update(
@@ -133,7 +133,8 @@ def _environment(fn: LambdaFunction, task_root: str, credentials: tuple[str, str
     return variables
 
 
-def _endpoint_url() -> str:
+def endpoint_url() -> str:
+    """The emulator's own URL, as given to functions and to the Step Functions interpreter."""
     if RUNTIME.endpoint_url:
         return RUNTIME.endpoint_url
     from moto import settings

@@ -22,6 +22,8 @@ def apply() -> None:
             ec2_vpc_peering_connections,
             elbv2_load_balancers,
             lambda_functions,
+            stepfunctions_engine,
+            stepfunctions_lambda,
         )
 
         ec2_tags.apply()
@@ -31,4 +33,6 @@ def apply() -> None:
         ec2_endpoint_connections_responses.apply()
         elbv2_load_balancers.apply()
         lambda_functions.apply()
+        stepfunctions_engine.apply()
+        stepfunctions_lambda.apply()
         _applied = True
