@@ -24,6 +24,8 @@ def apply() -> None:
             lambda_functions,
             stepfunctions_engine,
             stepfunctions_lambda,
+            stepfunctions_map_run,
+            stepfunctions_result_writer,
         )
 
         ec2_tags.apply()
@@ -35,4 +37,6 @@ def apply() -> None:
         lambda_functions.apply()
         stepfunctions_engine.apply()
         stepfunctions_lambda.apply()
+        stepfunctions_map_run.apply()
+        stepfunctions_result_writer.apply()
         _applied = True

@@ -12,6 +12,7 @@ in-process equivalent of ``POST /moto-api/config``) and corrects what differs fr
   ``ReaderConfig.InputType`` other than JSON or CSV) instead of a grammar error;
 * an integer ``ToleratedFailurePercentage`` is accepted (moto's grammar wanted a decimal);
 * an execution started without a name gets a UUID, not ``None``;
+* DescribeMapRun/UpdateMapRun of an unknown Map Run answer ``ResourceNotFound``;
 * the interpreter's own AWS calls (Lambda, S3 for ItemReader/ResultWriter, ...) are signed
   with credentials of the state machine's role (moto STS), registered with the request log as
   ``source_key`` ``stepfunctions`` / ``assumed_role`` = the role, and land in the role's account.
@@ -52,6 +53,11 @@ _BOTO_CLIENT_USERS = (
 
 class InvalidDefinition(AWSError):
     TYPE = "InvalidDefinition"
+    STATUS = 400
+
+
+class ResourceNotFound(AWSError):
+    TYPE = "ResourceNotFound"
     STATUS = 400
 
 
@@ -142,6 +148,23 @@ def _patch_parser() -> None:
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign]
 
 
+def _patch_map_run_lookups() -> None:
+    """DescribeMapRun/UpdateMapRun of an unknown ARN: ``ResourceNotFound`` (moto's had no code)."""
+    from moto.stepfunctions.parser.api import ResourceNotFound as ParserResourceNotFound
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    for name in ("describe_map_run", "update_map_run"):
+        moto_method = getattr(StepFunctionsParserBackend, name)
+
+        def method(self: Any, *args: Any, _moto: Any = moto_method, **kwargs: Any) -> Any:
+            try:
+                return _moto(self, *args, **kwargs)
+            except ParserResourceNotFound:
+                raise ResourceNotFound("Map Run does not exist") from None
+
+        setattr(StepFunctionsParserBackend, name, method)
+
+
 def _patch_execution_names() -> None:
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -218,4 +241,5 @@ def apply() -> None:
     enable_execution()
     _patch_parser()
     _patch_execution_names()
+    _patch_map_run_lookups()
     _patch_boto_clients()
