@@ -14,6 +14,10 @@ phase, by environment variables, so one deployment package serves every test:
 * ``call``: calls STS GetCallerIdentity and EC2 DescribeVpcs on ``AWS_ENDPOINT_URL`` with
   the process's own credentials and answers the STS reply;
 * ``big``: answers a string of ``size`` bytes;
+* ``plan``: writes ``scopes`` to ``s3://<bucket>/runs/<run_id>/scopes.json`` (with the
+  function's credentials) and answers ``{"run_id", "scopes_key", "scope_count"}``;
+* ``aggregate``: answers ``{"run_id", "scopes_audited": <audited>, "reports"}``;
+* ``untyped`` (with ``fail``/``flaky``): the error document has no ``errorType``;
 * ``INIT_ERROR`` set: posts ``/runtime/init/error`` and exits 1; ``INIT_EXIT`` set: exits
   with that code before polling.
 """
@@ -40,14 +44,25 @@ def post(path, body, headers=None):
         return resp.status
 
 
-def call(service, body):
+def sign(req, service):
     key = os.environ["AWS_ACCESS_KEY_ID"]
     region = os.environ["AWS_REGION"]
-    req = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/", data=body.encode(), method="POST")
-    req.add_header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
     req.add_header("X-Amz-Security-Token", os.environ["AWS_SESSION_TOKEN"])
     req.add_header("Authorization", f"AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0")
+    return req
+
+
+def put_object(bucket, key, document):
+    url = os.environ["AWS_ENDPOINT_URL"] + f"/{bucket}/{key}"
+    req = sign(urllib.request.Request(url, data=json.dumps(document).encode(), method="PUT"), "s3")
     with urllib.request.urlopen(req) as resp:
+        return resp.status
+
+
+def call(service, body):
+    req = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/", data=body.encode(), method="POST")
+    req.add_header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+    with urllib.request.urlopen(sign(req, service)) as resp:
         return resp.read().decode()
 
 
@@ -82,6 +97,12 @@ def handle(event):
         return {"identity": ident}
     if action == "big":
         return "x" * event["size"]
+    if action == "plan":
+        key = f"runs/{event['run_id']}/scopes.json"
+        put_object(event["bucket"], key, event["scopes"])
+        return {"run_id": event["run_id"], "scopes_key": key, "scope_count": len(event["scopes"])}
+    if action == "aggregate":
+        return {"run_id": event["run_id"], "scopes_audited": event["audited"], "reports": {"json": "s3://" + event["bucket"] + "/report.json"}}
     return {"event": event, "pid": os.getpid(), "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"]}
 
 
@@ -114,6 +135,8 @@ while True:
         result = handle(event)
     except Failure as exc:
         doc = {"errorType": exc.error_type, "errorMessage": str(exc), "stackTrace": ["bootstrap"]}
+        if event.get("untyped"):
+            doc = {"errorMessage": str(exc)}
         post(f"/invocation/{request_id}/error", doc, {"Lambda-Runtime-Function-Error-Type": exc.error_type})
         continue
     if isinstance(result, dict) and event.get("headers"):

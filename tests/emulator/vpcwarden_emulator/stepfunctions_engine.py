@@ -13,6 +13,8 @@ in-process equivalent of ``POST /moto-api/config``) and corrects what differs fr
 * an integer ``ToleratedFailurePercentage`` is accepted (moto's grammar wanted a decimal);
 * an execution started without a name gets a UUID, not ``None``;
 * DescribeMapRun/UpdateMapRun of an unknown Map Run answer ``ResourceNotFound``;
+* ``States.ALL`` in Retry or Catch does not match ``States.DataLimitExceeded`` or
+  ``States.Runtime``, as AWS documents;
 * the interpreter's own AWS calls (Lambda, S3 for ItemReader/ResultWriter, ...) are signed
   with credentials of the state machine's role (moto STS), registered with the request log as
   ``source_key`` ``stepfunctions`` / ``assumed_role`` = the role, and land in the role's account.
@@ -33,6 +35,8 @@ from . import admin_extensions
 # Fields AWS accepts that the interpreter does not run: refused by name, never ignored.
 UNSUPPORTED_FIELDS = ("ItemBatcher", "WriterConfig")
 SUPPORTED_INPUT_TYPES = ("JSON", "CSV")
+# Errors States.ALL does not match (AWS: "terminal errors").
+TERMINAL_ERRORS = ("States.DataLimitExceeded", "States.Runtime")
 _BOTO_CLIENT_USERS = (
     "moto.stepfunctions.parser.asl.utils.boto_client",
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
@@ -148,6 +152,23 @@ def _patch_parser() -> None:
     StepFunctionsParserBackend._validate_definition = staticmethod(_validate_definition)  # type: ignore[method-assign]
 
 
+def _patch_states_all() -> None:
+    """``States.ALL`` matches every error but the terminal ones: ``States.DataLimitExceeded``
+    and ``States.Runtime`` (moto's matched them too)."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+
+    moto_eval_body = ErrorEqualsDecl._eval_body
+
+    def eval_body(self: Any, env: Any) -> None:
+        error_name = env.stack[-1]
+        terminal = getattr(error_name, "error_name", None) in TERMINAL_ERRORS
+        moto_eval_body(self, env)
+        if terminal and ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names:
+            env.stack[-1] = False
+
+    ErrorEqualsDecl._eval_body = eval_body  # type: ignore[method-assign]
+
+
 def _patch_map_run_lookups() -> None:
     """DescribeMapRun/UpdateMapRun of an unknown ARN: ``ResourceNotFound`` (moto's had no code)."""
     from moto.stepfunctions.parser.api import ResourceNotFound as ParserResourceNotFound
@@ -242,4 +263,5 @@ def apply() -> None:
     _patch_parser()
     _patch_execution_names()
     _patch_map_run_lookups()
+    _patch_states_all()
     _patch_boto_clients()
