@@ -54,7 +54,9 @@ def sign(req, service):
 
 def put_object(bucket, key, document):
     url = os.environ["AWS_ENDPOINT_URL"] + f"/{bucket}/{key}"
-    req = sign(urllib.request.Request(url, data=json.dumps(document).encode(), method="PUT"), "s3")
+    req = urllib.request.Request(url, data=json.dumps(document).encode(), method="PUT")
+    req.add_header("Content-Type", "application/json")  # urllib's default (a form) would be parsed away
+    sign(req, "s3")
     with urllib.request.urlopen(req) as resp:
         return resp.status
 

@@ -180,7 +180,7 @@ def _patch_map_run_lookups() -> None:
         def method(self: Any, *args: Any, _moto: Any = moto_method, **kwargs: Any) -> Any:
             try:
                 return _moto(self, *args, **kwargs)
-            except ParserResourceNotFound:
+            except (ParserResourceNotFound, TypeError):  # moto builds its error without the message it needs
                 raise ResourceNotFound("Map Run does not exist") from None
 
         setattr(StepFunctionsParserBackend, name, method)

@@ -14,7 +14,8 @@ recurses once per item in each worker.  This patch replaces the run (``_map_run`
 * within the threshold the Map succeeds; its output lists, in item order, each succeeded
   item's output and, for each failed item, its child execution result unchanged (as with
   ``Transformation: NONE``: ``Error``, ``Cause``, ``ExecutionArn``, ``Input``, ``Status``...);
-* DescribeMapRun counts items and child executions by status.
+* DescribeMapRun counts items and child executions by status;
+* an ItemReader that cannot read or parse its object fails with ``States.ItemReaderFailed``.
 
 Each item's record (input after ``ItemSelector``, status, output or error, dates) is kept on
 the Map Run so that ``stepfunctions_result_writer`` can export it.
@@ -174,17 +175,22 @@ def _work(worker: Any, env: Any, program: Any, run: MapRun) -> None:
         run.crash = exc
 
 
-def _threshold_failure(env: Any) -> Exception:
+def map_run_failure(env: Any, error_type: str, cause: str) -> Exception:
+    """The exception that fails a Map Run with ``States.<error_type>``."""
     from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-    error = StatesErrorNameType.StatesExceedToleratedFailureThreshold
-    details = MapRunFailedEventDetails(error=error.to_name(), cause=THRESHOLD_CAUSE)
+    error = getattr(StatesErrorNameType, error_type)
+    details = MapRunFailedEventDetails(error=error.to_name(), cause=cause)
     event = FailureEvent(env, StatesErrorName(typ=error), HistoryEventType.MapRunFailed, EventDetails(mapRunFailedEventDetails=details))
     return FailureEventException(failure_event=event)
+
+
+def _threshold_failure(env: Any) -> Exception:
+    return map_run_failure(env, "StatesExceedToleratedFailureThreshold", THRESHOLD_CAUSE)
 
 
 def map_run(self: Any, env: Any, eval_input: Any) -> None:
@@ -213,6 +219,25 @@ def map_run(self: Any, env: Any, eval_input: Any) -> None:
     env.stack.append(run.outputs())
 
 
+def _patch_item_reader() -> None:
+    """An ItemReader that cannot read its items fails with ``States.ItemReaderFailed``
+    (moto reported ``States.Runtime``): missing object or bucket, content that is not JSON."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.item_reader_decl import ItemReader
+
+    moto_eval_body = ItemReader._eval_body
+
+    def eval_body(self: Any, env: Any) -> None:
+        try:
+            moto_eval_body(self, env)
+        except FailureEventException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any read or parse error
+            raise map_run_failure(env, "StatesItemReaderFailed", f"Unable to read items from {self.resource.resource_arn}: {exc}") from None
+
+    ItemReader._eval_body = eval_body  # type: ignore[method-assign]
+
+
 def apply() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
         DistributedIterationComponent,
@@ -224,6 +249,7 @@ def apply() -> None:
     )
 
     DistributedIterationComponent._map_run = map_run  # type: ignore[method-assign]
+    _patch_item_reader()
     moto_from_state_props = StateMap.from_state_props
 
     def from_state_props(self: Any, state_props: Any) -> None:

@@ -27,16 +27,7 @@ STATUS_FILES = (("SUCCEEDED", ("SUCCEEDED",)), ("FAILED", ("FAILED", "TIMED_OUT"
 
 
 def _writer_failure(env: Any, cause: str) -> Exception:
-    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent, FailureEventException
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-
-    error = StatesErrorNameType.StatesResultWriterFailed
-    details = MapRunFailedEventDetails(error=error.to_name(), cause=cause)
-    event = FailureEvent(env, StatesErrorName(typ=error), HistoryEventType.MapRunFailed, EventDetails(mapRunFailedEventDetails=details))
-    return FailureEventException(failure_event=event)
+    return stepfunctions_map_run.map_run_failure(env, "StatesResultWriterFailed", cause)
 
 
 def write_results(s3: Any, bucket: str, prefix: str, run: stepfunctions_map_run.MapRun) -> str:
