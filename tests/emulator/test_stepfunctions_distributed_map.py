@@ -147,6 +147,18 @@ def test_a_failed_run_exports_pending_items_and_fails(emu):
     assert described_run["itemCounts"]["total"] == 5
 
 
+def test_a_csv_item_source_with_a_header_row(emu):
+    arn = create_function(emu, "csv")
+    reader = s3_items(emu, "csv-bucket", "unused.json", [])
+    emu.client("s3").put_object(Bucket="csv-bucket", Key="scopes.csv", Body=b"account,region\n000000000001,us-east-1\n000000000002,eu-west-1\n")
+    reader.update(ReaderConfig={"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}, Parameters={"Bucket": "csv-bucket", "Key": "scopes.csv"})
+    _, described = run(emu, {"StartAt": "M", "States": {"M": distributed_map(arn, ItemReader=reader, End=True)}})
+    assert [o["event"] for o in json.loads(described["output"])] == [
+        {"account": "000000000001", "region": "us-east-1"},
+        {"account": "000000000002", "region": "eu-west-1"},
+    ]
+
+
 @pytest.mark.parametrize("content", [None, b"not json", b'{"not": "an array"}'])
 def test_an_unreadable_item_source_is_item_reader_failed(emu, content):
     arn = create_function(emu, "reader")
