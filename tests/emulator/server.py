@@ -56,6 +56,10 @@ def main(argv=None):
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     port = server.server_address[1]
     os.environ.setdefault("MOTO_PORT", str(port))
+    import vpcwarden_emulator
+
+    url_host = f"[{args.host}]" if ":" in args.host else args.host
+    vpcwarden_emulator.configure(state_dir=args.state_dir, url=f"http://{url_host}:{port}")
 
     def stop(signum, frame):
         raise SystemExit(0)
@@ -77,6 +81,9 @@ def main(argv=None):
         pass
     finally:
         server.server_close()
+        import vpcwarden_emulator
+
+        vpcwarden_emulator.shutdown()  # no orphan Lambda processes (os._exit skips atexit)
         sys.stdout.flush()
         sys.stderr.flush()
         # Nothing to persist; skip tearing down moto's large in-memory state

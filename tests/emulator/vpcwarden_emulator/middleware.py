@@ -21,7 +21,7 @@ import time
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
-from . import clock
+from . import admin_extensions, clock
 from . import entry_faults
 from .faults import (
     DEFAULT_ENTRY_ERROR,
@@ -46,6 +46,7 @@ class VpcwardenMiddleware:
         self.faults = FaultRegistry()
         self.throttling = Throttling()
         self.requests = RequestLog()
+        admin_extensions.attach_request_log(self.requests)
 
     # -- AWS calls ---------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
@@ -251,6 +252,9 @@ class VpcwardenMiddleware:
         elif path in ("", "/health") and method == "GET":
             return 200, {"status": "ok"}
         else:
+            routed = admin_extensions.route(method, path, query, lambda: _json_body(environ))
+            if routed is not None:
+                return routed
             return 404, {"error": f"unknown admin path {path!r}"}
         return 405, {"error": f"{method} not allowed on {path!r}"}
 

@@ -26,6 +26,11 @@ def apply() -> None:
             organizations_accounts,
             securityhub_findings,
             securityhub_findings_responses,
+            lambda_functions,
+            stepfunctions_engine,
+            stepfunctions_lambda,
+            stepfunctions_map_run,
+            stepfunctions_result_writer,
         )
 
         ec2_tags.apply()
@@ -39,4 +44,9 @@ def apply() -> None:
         organizations_accounts.apply()
         securityhub_findings.apply()
         securityhub_findings_responses.apply()
+        lambda_functions.apply()
+        stepfunctions_engine.apply()
+        stepfunctions_lambda.apply()
+        stepfunctions_map_run.apply()
+        stepfunctions_result_writer.apply()
         _applied = True

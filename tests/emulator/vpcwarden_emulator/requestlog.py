@@ -190,6 +190,12 @@ class RequestLog:
         entry["source_key"] = source
         entry["assumed_role"] = role
 
+    def register_assumed(self, access_key: str, source_key: str, role_arn: str | None) -> None:
+        """Maps temporary keys handed out inside the emulator (a Lambda function's execution
+        role) to who uses them, as a logged ``AssumeRole`` answer would."""
+        with self._lock:
+            self._assumed[access_key] = (source_key, role_arn)
+
     def observe(self, entry: dict[str, Any], result: Any) -> Any:
         """Called with the answer of every call; for a successful ``AssumeRole`` it reads the
         new temporary key id from the answer (buffering it) and maps it to the caller's source
