@@ -7,11 +7,10 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import HERE
+from conftest import Emulator
+from emulator_process import EmulatorProcess
 from helpers import client_error, error_code, http_status
 from lambda_helpers import create_function, execution_role, invoke, package, pid_gone
 
@@ -196,24 +195,15 @@ def test_function_logs_go_to_a_file_and_to_cloudwatch(emu):
 
 def test_killing_the_emulator_kills_its_environments(tmp_path):
     """Even SIGKILL (no clean-up) leaves no bootstrap behind: they die with their parent."""
-    env = dict(os.environ, MOTO_EC2_LOAD_DEFAULT_AMIS="false")
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "server.py"), "--host", "127.0.0.1", "--port", "0", "--state-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
+    process = EmulatorProcess(str(tmp_path / "emulator.log"), state_dir=tmp_path)
     try:
-        port = int(proc.stdout.readline().split()[1])  # type: ignore[union-attr]
-        from conftest import Emulator
-
-        emu = Emulator(f"http://127.0.0.1:{port}", proc)  # type: ignore[arg-type]
+        emu = Emulator(process)
         create_function(emu, "orphan")
         _, payload = invoke(emu, "orphan", {})
         assert json.loads(json.dumps(payload))["pid"] > 0
         assert (tmp_path / "lambda" / "logs" / "123456789012" / "us-east-1" / "orphan.log").exists()
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        process.proc.send_signal(signal.SIGKILL)
+        process.proc.wait(timeout=10)
+        process.stop()
     assert pid_gone(payload["pid"])
