@@ -140,14 +140,7 @@ pub async fn run(args: AuditArgs, table: &str) -> Result<()> {
     for m in &run.malformed_grants {
         eprintln!("warning: {m} (it grants nothing)");
     }
-    if run.succeeded() == 0 {
-        let why: Vec<String> = report
-            .failed_scopes()
-            .map(|s| format!("{}/{}: {}", s.account, s.region, s.error.as_deref().unwrap_or("")))
-            .collect();
-        return Err(Error::Partial { failed: why.len(), total: run.results.len(), errors: why, retryable: true });
-    }
-    Ok(())
+    run.some_scope_audited(&report)
 }
 
 fn severity_style(s: Severity) -> Style {
@@ -248,9 +241,9 @@ fn print_table(report: &Report, colour: bool) {
             .iter()
             .map(|r| {
                 let (change, pcx) = match &r.change {
-                    vpcwarden::core::RouteChange::Create { pcx, .. } => ("create", pcx.clone()),
-                    vpcwarden::core::RouteChange::Delete { pcx, .. } => ("delete", pcx.clone()),
-                    vpcwarden::core::RouteChange::Conflict { .. } => ("conflict", String::new()),
+                    vpcwarden_core::RouteChange::Create { pcx, .. } => ("create", pcx.clone()),
+                    vpcwarden_core::RouteChange::Delete { pcx, .. } => ("delete", pcx.clone()),
+                    vpcwarden_core::RouteChange::Conflict { .. } => ("conflict", String::new()),
                 };
                 vec![
                     (r.outcome.as_str().to_string(), None),

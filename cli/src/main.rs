@@ -14,10 +14,9 @@ use serde_json::{json, Value};
 
 use vpcwarden::aws::allowlist::Allowlist;
 use vpcwarden::aws::endpoints::Endpoints;
-use vpcwarden::aws::grant_item::{account_sk, endpoint_pk, peering_pk};
 use vpcwarden::config::UnlistedAction;
-use vpcwarden::core::endpoint::{decide_connections, Focus, Policy, Verdict};
-use vpcwarden::domain::{EndpointGrant, Grant, PeeringGrant, VpcScope};
+use vpcwarden_core::endpoint::{decide_connections, Focus, Policy, Verdict};
+use vpcwarden::domain::{AllowlistKey, EndpointGrant, Grant, PeeringGrant, VpcScope};
 use vpcwarden::error::Error;
 
 use input::format_time;
@@ -256,9 +255,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Revoke(command) => {
-            let (pk, sk, what) = match command {
+            let (key, what) = match command {
                 RevokeCommand::Endpoint { service, account } => {
-                    (endpoint_pk(&service), account_sk(&account), format!("endpoint grant for {account} on {service}"))
+                    let what = format!("endpoint grant for {account} on {service}");
+                    (AllowlistKey::Endpoint { service_id: service, account }, what)
                 }
                 RevokeCommand::Peering { account, scope } => {
                     let scope = scope.scope();
@@ -266,10 +266,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                         VpcScope::Any => "any VPC".to_string(),
                         VpcScope::Vpc(v) => v.clone(),
                     };
-                    (peering_pk(&scope), account_sk(&account), format!("peering grant for {account} into {target}"))
+                    let what = format!("peering grant for {account} into {target}");
+                    (AllowlistKey::Peering { scope, account }, what)
                 }
             };
-            if !allowlist.delete(&pk, &sk).await? {
+            let (pk, sk) = (key.pk(), key.sk());
+            if !allowlist.delete(&key).await? {
                 return Err(Failure::NotFound(format!("there is no {what} ({pk}/{sk})")));
             }
             if cli.json {

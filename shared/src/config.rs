@@ -2,6 +2,7 @@
 //! missing or malformed variable is an error that names it.
 use std::time::Duration;
 
+pub use crate::domain::UnlistedAction;
 use crate::domain::TagFilter;
 use crate::error::{Error, Result};
 
@@ -70,23 +71,6 @@ impl Common {
             ledger_table: env.required("LEDGER_TABLE")?,
             dry_run: env.flag("DRY_RUN", false)?,
         })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UnlistedAction {
-    Ignore,
-    Reject,
-}
-
-impl UnlistedAction {
-    fn parse(v: &str) -> Result<Self, String> {
-        match v.to_ascii_lowercase().as_str() {
-            "ignore" => Ok(Self::Ignore),
-            "reject" => Ok(Self::Reject),
-            _ => Err(format!("`{v}` must be `ignore` or `reject`")),
-        }
     }
 }
 

@@ -21,6 +21,15 @@ pub enum Error {
     #[error("{0}")]
     Unexpected(String),
 
+    /// A connection accepted but not yet `active` when the bounded wait ended: its routes are
+    /// wired by the next sweep (or a retry).
+    #[error("{pcx} was accepted but is not active after {waited:?}; the next sweep wires its routes")]
+    NotActiveYet { pcx: String, waited: std::time::Duration },
+
+    /// A batch read that kept answering part of its keys as unprocessed (throttled).
+    #[error("{operation} kept returning unprocessed keys: {what}")]
+    Unprocessed { operation: &'static str, what: String },
+
     /// Some items of a batch (e.g. one pcx of a sweep) failed; the rest were done.
     #[error("{failed} of {total} items failed: {}", .errors.join("; "))]
     Partial { failed: usize, total: usize, errors: Vec<String>, retryable: bool },
@@ -48,6 +57,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Aws { retryable, .. } | Error::Partial { retryable, .. } => *retryable,
+            Error::NotActiveYet { .. } | Error::Unprocessed { .. } => true,
             Error::Config(_) | Error::BadEvent(_) | Error::Unexpected(_) => false,
         }
     }
@@ -97,7 +107,8 @@ fn describe_dispatch(d: &aws_smithy_runtime_api::client::result::DispatchFailure
     }
 }
 
-fn source_chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes on one line (credential errors hide the STS answer in a source).
+pub fn source_chain(err: &dyn std::error::Error) -> String {
     let mut parts = vec![err.to_string()];
     let mut cur = err.source();
     while let Some(e) = cur {
@@ -126,6 +137,8 @@ impl From<Error> for Diagnostic {
             Error::Aws { .. } => "Aws",
             Error::Unexpected(_) => "Unexpected",
             Error::Partial { .. } => "Partial",
+            Error::NotActiveYet { .. } => "NotActiveYet",
+            Error::Unprocessed { .. } => "Unprocessed",
         };
         let class = if e.is_retryable() { "Retryable" } else { "NonRetryable" };
         Diagnostic { error_type: format!("{class}.{kind}"), error_message: e.to_string() }

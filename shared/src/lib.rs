@@ -1,20 +1,21 @@
 //! vpcwarden: keeps cross-VPC connectivity on AWS in the state its owners declared.
 //!
-//! `domain` and `core` are pure (no I/O, no SDK types); `aws` holds the adapters; `acceptor`
-//! (and the other function modules) orchestrate: parse → load → decide → act → record → answer.
+//! The pure core (domain types and the decisions over them) is its own crate, `vpcwarden-core`;
+//! `aws` holds the adapters; `acceptor`, `approver` and `auditor` orchestrate: parse → load →
+//! decide → act → record → answer; `report` words the audit's findings.
 pub mod acceptor;
 pub mod approver;
 pub mod auditor;
 pub mod aws;
+pub mod clock;
 pub mod config;
-pub mod core;
-pub mod domain;
 pub mod error;
 pub mod report;
+pub mod routes;
 pub mod telemetry;
 
-#[cfg(test)]
-mod fixtures;
+/// The domain types of the pure core, re-exported: adapters and reports speak them.
+pub use vpcwarden_core::domain;
 
 #[cfg(test)]
 mod robustness_tests;

@@ -571,7 +571,7 @@ fn check_config<T>(result: crate::error::Result<T>) -> Result<(), TestCaseError>
 // -- properties -------------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: crate::fixtures::proptest_cases(CASES), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: vpcwarden_core::fixtures::proptest_cases(CASES), ..ProptestConfig::default() })]
 
     /// Arbitrary JSON (shaped by the keys the parsers read) into every event parser.
     #[test]

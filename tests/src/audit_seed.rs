@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::types::Tag;
+
+use vpcwarden::domain::{LedgerAction, LedgerKey};
 
 use crate::aws::Aws;
 use crate::privatelink::{self, principal};
@@ -114,20 +115,9 @@ pub async fn set_acceptance_required(aws: &Aws, service_id: &str, required: bool
 
 /// A ledger record saying peering-acceptor accepted `pcx` (as it writes it).
 pub async fn ledger_accepted(aws: &Aws, pcx: &str) {
-    let item = [
-        ("pk", AttributeValue::S(format!("pcx#{pcx}"))),
-        ("sk", AttributeValue::S("2026-01-01T00:00:00Z#accepted".into())),
-        ("action", AttributeValue::S("accepted".into())),
-        ("reason", AttributeValue::S("a live grant matches and the CIDR checks pass".into())),
-        ("actor", AttributeValue::S("peering-acceptor".into())),
-        ("at", AttributeValue::S("2026-01-01T00:00:00Z".into())),
-        ("dry_run", AttributeValue::Bool(false)),
-        ("details", AttributeValue::M(Default::default())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    tables::put_raw_item(aws, tables::LEDGER, item).await;
+    let key = LedgerKey::Peering(pcx.to_string());
+    let reason = "a live grant matches and the CIDR checks pass";
+    tables::put_ledger_record(aws, &key, LedgerAction::Accepted.as_str(), reason, "peering-acceptor").await;
 }
 
 /// An S3 client in our account.

@@ -8,6 +8,8 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{Map, Number, Value};
 
+use vpcwarden::domain::{LedgerAction, LedgerKey};
+
 use crate::aws::Aws;
 
 /// Name of the allowlist table (`ALLOWLIST_TABLE`).
@@ -160,14 +162,45 @@ pub async fn scan(aws: &Aws, table: &str) -> Vec<Value> {
     items
 }
 
-/// The `action` of every ledger record under exactly `pk`, oldest first.
-pub async fn ledger_actions(aws: &Aws, pk: &str) -> Vec<String> {
-    ledger_entries(aws, pk)
+/// The action of every ledger record under exactly `key`, oldest first, as the product reads it.
+pub async fn ledger_actions(aws: &Aws, key: &LedgerKey) -> Vec<LedgerAction> {
+    let pk = key.to_string();
+    ledger_entries(aws, &pk)
         .await
         .iter()
-        .filter(|e| e["pk"] == pk)
-        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
+        .filter(|e| e["pk"] == pk.as_str())
+        .map(|e| LedgerAction::parse(e["action"].as_str().unwrap_or_default()))
         .collect()
+}
+
+/// [`ledger_actions`] of a peering connection (`pcx#<id>`).
+pub async fn peering_actions(aws: &Aws, pcx: &str) -> Vec<LedgerAction> {
+    ledger_actions(aws, &LedgerKey::Peering(pcx.to_string())).await
+}
+
+/// [`ledger_actions`] of an endpoint connection (`vpce#<id>`).
+pub async fn endpoint_actions(aws: &Aws, endpoint: &str) -> Vec<LedgerAction> {
+    ledger_actions(aws, &LedgerKey::Endpoint(endpoint.to_string())).await
+}
+
+/// A ledger record as a function writes it, at 2026-01-01T00:00:00Z, with `action` spelled as
+/// given (an older version's spelling, say).
+pub async fn put_ledger_record(aws: &Aws, key: &LedgerKey, action: &str, reason: &str, actor: &str) {
+    let at = "2026-01-01T00:00:00Z";
+    let item = [
+        ("pk", AttributeValue::S(key.to_string())),
+        ("sk", AttributeValue::S(format!("{at}#{action}"))),
+        ("action", AttributeValue::S(action.into())),
+        ("reason", AttributeValue::S(reason.into())),
+        ("actor", AttributeValue::S(actor.into())),
+        ("at", AttributeValue::S(at.into())),
+        ("dry_run", AttributeValue::Bool(false)),
+        ("details", AttributeValue::M(Default::default())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    put_raw_item(aws, LEDGER, item).await;
 }
 
 /// Ledger items whose `pk` starts with `pk_prefix`, as plain JSON, sorted by (`pk`, `sk`).

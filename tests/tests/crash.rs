@@ -10,7 +10,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vpcwarden::domain::FindingCode;
+use vpcwarden::domain::{FindingCode, LedgerAction, LedgerKey};
 use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::figures;
@@ -56,13 +56,13 @@ async fn peering_acceptor_crashing_between_accept_and_routing_converges_on_the_n
     let req = seed::vpc(aws, ACCOUNT, REGION, "10.1.0.0/16").await.route_tables(1).create().await;
     tables::put_peering_grant(aws, Some(&hub.id), ACCOUNT, &[], None, None).await;
     let pcx = seed::request_peering(aws, &req, &hub).await;
-    let pk = format!("pcx#{pcx}");
+    let pk = LedgerKey::Peering(pcx.clone());
 
     // 1. Killed: accepted and ledgered, no route yet (every CreateRoute is held, then fails).
     stage.emu.add_fault(json!({"service": "ec2", "action": "CreateRoute", "error": "ServiceUnavailable",
                                "delay_ms": HOLD_MS}));
     let f = stage.function("peering-acceptor", &[]);
-    let accepted = || async { tables::ledger_actions(aws, &pk).await.contains(&"accepted".to_string()) };
+    let accepted = || async { tables::ledger_actions(aws, &pk).await.contains(&LedgerAction::Accepted) };
     kill_when(&f, cloudtrail_peering("CreateVpcPeeringConnection", &pcx), accepted, Duration::ZERO).await;
     assert_eq!(seed::peering_status(aws, ACCOUNT, REGION, &pcx).await, "active");
     assert!(
@@ -85,7 +85,7 @@ async fn peering_acceptor_crashing_between_accept_and_routing_converges_on_the_n
     assert_eq!(seed::routes_through(aws, &hub, &pcx).await, seed::every_table(&hub, &["10.1.0.0/16"]), "{answer:#}");
     assert_eq!(seed::routes_through(aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]), "{answer:#}");
     let actions = tables::ledger_actions(aws, &pk).await;
-    assert_eq!(actions.iter().filter(|a| *a == "accepted").count(), 1, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == LedgerAction::Accepted).count(), 1, "{actions:?}");
     let again = g.invoke(schedule()).await.expect("settled sweep");
     let added: usize =
         again["peerings"].as_array().unwrap().iter().map(|o| o["routes_added"].as_array().map_or(0, Vec::len)).sum();
@@ -109,8 +109,8 @@ async fn endpoint_approver_crashing_between_approval_and_its_answer_converges_on
     let allowlist = vpcwarden::aws::allowlist::Allowlist::new(aws.dynamodb().await, tables::ALLOWLIST);
     allowlist.put(&endpoint_grant(&service.id, VENDOR, None, None)).await.expect("grant");
     let decided = |e: &str| {
-        let pk = format!("vpce#{e}");
-        async move { tables::ledger_actions(aws, &pk).await.contains(&"accept".to_string()) }
+        let pk = LedgerKey::Endpoint(e.to_string());
+        async move { tables::ledger_actions(aws, &pk).await.contains(&LedgerAction::Accepted) }
     };
 
     // 1. DynamoDB unreachable when the decision is recorded: an error answer, nothing accepted

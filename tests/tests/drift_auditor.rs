@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use vpcwarden::domain::FindingCode;
+use vpcwarden::domain::{FindingCode, LedgerAction};
 use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::privatelink::{self, principal};
@@ -55,8 +55,8 @@ async fn route(stage: &Stage, vpc: &SeededVpc, table: &str, dest: &str, pcx: &st
     seed::add_route(&stage.aws, vpc, table, dest, RouteTargetSpec::Pcx(pcx.to_string())).await;
 }
 
-async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<String> {
-    tables::ledger_actions(&stage.aws, &format!("pcx#{pcx}")).await
+async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<LedgerAction> {
+    tables::peering_actions(&stage.aws, pcx).await
 }
 
 #[tokio::test]
@@ -235,9 +235,11 @@ async fn remediation_fixes_exactly_what_it_may() {
     );
 
     // Each change is in the ledger, under its connection.
-    assert_eq!(ledger_actions(&stage, &live).await, ["accepted", "route-restored"]);
-    assert_eq!(ledger_actions(&stage, &tagged_dead).await, ["route-removed", "route-removed"]);
-    assert_eq!(ledger_actions(&stage, &ledgered_dead).await, ["accepted", "route-removed"]);
+    assert_eq!(ledger_actions(&stage, &live).await, [LedgerAction::Accepted, LedgerAction::RoutesRestored]);
+    assert_eq!(ledger_actions(&stage, &tagged_dead).await, [LedgerAction::RoutesRemoved]);
+    let removed = tables::ledger_entries(&stage.aws, &format!("pcx#{tagged_dead}")).await;
+    assert_eq!(removed[0]["details"]["routes"].as_array().map(Vec::len), Some(2), "both routes in the record: {removed:#?}");
+    assert_eq!(ledger_actions(&stage, &ledgered_dead).await, [LedgerAction::Accepted, LedgerAction::RoutesRemoved]);
     assert!(ledger_actions(&stage, &foreign_dead).await.is_empty());
 
     // The next night: what could be fixed is fixed, the rest is still reported.
@@ -460,7 +462,7 @@ async fn the_cli_runs_the_same_audit_and_remediation() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(seed::routes_through(&stage.aws, &hub, &pcx).await.len(), 2);
-    assert_eq!(ledger_actions(&stage, &pcx).await, ["accepted", "route-restored"]);
+    assert_eq!(ledger_actions(&stage, &pcx).await, [LedgerAction::Accepted, LedgerAction::RoutesRestored]);
 
     // Bad input is refused before anything is read.
     let (code, _, err) = cli(&stage, &["audit", "--accounts", "12"]);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vpcwarden::domain::Grant;
+use vpcwarden::domain::{Grant, LedgerAction, LedgerKey};
 use vpcwarden_tests::events::schedule;
 use vpcwarden_tests::privatelink::{
     self, allowed_principals, connection_states, endpoint_grant, grant_record, principal, sns_event,
@@ -67,8 +67,8 @@ fn sorted(mut list: Vec<String>) -> Vec<String> {
     list
 }
 
-async fn ledger_actions(stage: &Stage, endpoint: &str) -> Vec<String> {
-    tables::ledger_actions(&stage.aws, &format!("vpce#{endpoint}")).await
+async fn ledger_actions(stage: &Stage, endpoint: &str) -> Vec<LedgerAction> {
+    tables::endpoint_actions(&stage.aws, endpoint).await
 }
 
 fn calls(stage: &Stage, action: &str) -> usize {
@@ -100,10 +100,26 @@ async fn a_listed_vendor_is_accepted_on_the_sns_notification() {
     assert_eq!(s["connections"][0]["outcome"]["outcome"], "done");
     assert!(s.get("warnings").is_none(), "a healthy service warns of nothing: {answer:#}");
     assert_eq!(answer["trigger"], "notification");
-    assert_eq!(ledger_actions(&stage, &endpoint).await, vec!["accept"]);
+    assert_eq!(ledger_actions(&stage, &endpoint).await, [LedgerAction::Accepted]);
     // The consumer sees it too.
     let seen = vendor.ec2.describe_vpc_endpoints().vpc_endpoint_ids(&endpoint).send().await.unwrap();
     assert_eq!(seen.vpc_endpoints()[0].state().map(|s| s.as_str().to_ascii_lowercase()), Some("available".into()));
+}
+
+/// A ledger an older version wrote (`ignore`, not `ignored`) reads as the same decision: the
+/// sweep that meets the same unlisted connection again adds no record.
+#[tokio::test]
+async fn a_ledger_written_under_older_action_names_is_still_understood() {
+    let (stage, services) = estate(1, &[STRANGER]).await;
+    let svc = &services[0];
+    let endpoint = consumer(&stage, STRANGER).await.connect(svc).await;
+    let key = LedgerKey::Endpoint(endpoint.clone());
+    let reason = "no endpoint grant for this account and service";
+    tables::put_ledger_record(&stage.aws, &key, "ignore", reason, "endpoint-approver").await;
+
+    let answer = approver(&stage, &[]).invoke(schedule()).await.expect("sweep");
+    assert_eq!(ids(&service_answer(&answer, svc)["pending"]), vec![endpoint.clone()], "{answer:#}");
+    assert_eq!(ledger_actions(&stage, &endpoint).await, [LedgerAction::Ignored], "no second record");
 }
 
 #[tokio::test]
@@ -124,7 +140,7 @@ async fn an_unlisted_vendor_stays_pending_or_is_rejected() {
     let answer = approver(&stage, &[("UNLISTED_ACTION", "reject")]).invoke(event).await.expect("reject");
     assert_eq!(state(&stage, svc, &endpoint).await, "rejected");
     assert_eq!(ids(&service_answer(&answer, svc)["rejected"]), vec![endpoint.clone()]);
-    assert_eq!(ledger_actions(&stage, &endpoint).await, vec!["ignore", "reject"]);
+    assert_eq!(ledger_actions(&stage, &endpoint).await, [LedgerAction::Ignored, LedgerAction::Rejected]);
 }
 
 #[tokio::test]
@@ -148,7 +164,7 @@ async fn a_grant_added_later_approves_the_waiting_connection_from_the_stream() {
     let before = calls(&stage, "AcceptVpcEndpointConnections");
     f.invoke(stream_event(vec![grant_record("MODIFY", &g, false)])).await.expect("replay");
     assert_eq!(calls(&stage, "AcceptVpcEndpointConnections"), before);
-    assert_eq!(ledger_actions(&stage, &endpoint).await, vec!["accept"]);
+    assert_eq!(ledger_actions(&stage, &endpoint).await, [LedgerAction::Accepted]);
 }
 
 #[tokio::test]
@@ -196,14 +212,14 @@ async fn a_removed_or_expired_grant_revokes_only_when_configured() {
     assert_eq!(state(&stage, svc, &strangers).await, "available", "STRANGER's grant is still live");
     assert_eq!(ids(&service_answer(&answer, svc)["rejected"]), sorted(vec![vendors.clone(), others.clone()]));
     let entries = tables::ledger_entries(&stage.aws, &format!("vpce#{others}")).await;
-    let revoke = entries.iter().find(|e| e["action"] == "reject").expect("revocation recorded");
+    let revoke = entries.iter().find(|e| e["action"] == LedgerAction::Rejected.as_str()).expect("revocation recorded");
     assert_eq!(revoke["details"]["grant_expired_by_ttl"], true);
 
     // STRANGER's grant expires but TTL has not deleted it yet: the sweep revokes it.
     tokio::time::sleep(Duration::from_secs(4)).await;
     revoking.invoke(schedule()).await.expect("sweep");
     assert_eq!(state(&stage, svc, &strangers).await, "rejected");
-    assert_eq!(ledger_actions(&stage, &strangers).await, vec!["accept", "reject"]);
+    assert_eq!(ledger_actions(&stage, &strangers).await, [LedgerAction::Accepted, LedgerAction::Rejected]);
 }
 
 fn vpcwarden_now() -> i64 {
@@ -317,7 +333,7 @@ async fn a_refused_accept_call_is_answered_as_an_error() {
     assert!(err.error_message.contains("UnauthorizedOperation"), "{err}");
     assert!(err.error_message.contains(&endpoint), "{err}");
     assert_eq!(state(&stage, svc, &endpoint).await, "pendingAcceptance");
-    assert_eq!(ledger_actions(&stage, &endpoint).await, vec!["accept", "accept-failed"]);
+    assert_eq!(ledger_actions(&stage, &endpoint).await, [LedgerAction::Accepted, LedgerAction::AcceptFailed]);
 }
 
 #[tokio::test]
@@ -366,13 +382,13 @@ async fn replays_and_concurrent_runs_converge_within_the_quota() {
 
     // Replays change nothing and record nothing new about accepted connections.
     let accepts = calls(&stage, "AcceptVpcEndpointConnections");
-    let ledger = tables::ledger_entries(&stage.aws, "vpce#").await.iter().filter(|e| e["action"] == "accept").count();
+    let ledger = tables::ledger_entries(&stage.aws, "vpce#").await.iter().filter(|e| e["action"] == LedgerAction::Accepted.as_str()).count();
     for f in [&a, &b] {
         let answer = f.invoke(event.clone()).await.expect("replay");
         assert!(ids(&service_answer(&answer, svc)["accepted"]).is_empty(), "{answer:#}");
     }
     assert_eq!(calls(&stage, "AcceptVpcEndpointConnections"), accepts);
-    let after = tables::ledger_entries(&stage.aws, "vpce#").await.iter().filter(|e| e["action"] == "accept").count();
+    let after = tables::ledger_entries(&stage.aws, "vpce#").await.iter().filter(|e| e["action"] == LedgerAction::Accepted.as_str()).count();
     assert_eq!(after, ledger);
     assert_eq!(connection_states(&stage.aws, &svc.id).await, states);
 }
@@ -435,7 +451,7 @@ async fn dry_run_decides_and_records_but_changes_nothing() {
     }
     let entries = tables::ledger_entries(&stage.aws, &format!("vpce#{vendors}")).await;
     assert_eq!(entries.len(), 1);
-    assert_eq!((entries[0]["action"].as_str(), entries[0]["dry_run"].as_bool()), (Some("accept"), Some(true)));
+    assert_eq!((entries[0]["action"].as_str(), entries[0]["dry_run"].as_bool()), (Some(LedgerAction::Accepted.as_str()), Some(true)));
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use vpcwarden::domain::LedgerAction;
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::seed::{self, RouteTargetSpec, SeededVpc};
 use vpcwarden_tests::stage::Stage;
@@ -33,8 +34,8 @@ async fn dns_options(stage: &Stage, pcx: &str) -> (Option<bool>, Option<bool>) {
     (dns(p.accepter_vpc_info()), dns(p.requester_vpc_info()))
 }
 
-async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<String> {
-    tables::ledger_actions(&stage.aws, &format!("pcx#{pcx}")).await
+async fn ledger_actions(stage: &Stage, pcx: &str) -> Vec<LedgerAction> {
+    tables::peering_actions(&stage.aws, pcx).await
 }
 
 #[tokio::test]
@@ -53,7 +54,7 @@ async fn same_account_request_is_accepted_and_wired_on_both_sides() {
     assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
     assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
     assert_eq!(out["routes_added"].as_array().unwrap().len(), 3 + 2);
-    assert_eq!(ledger_actions(&stage, &pcx).await, ["accepted", "routes-added"]);
+    assert_eq!(ledger_actions(&stage, &pcx).await, [LedgerAction::Accepted, LedgerAction::RoutesAdded]);
 }
 
 #[tokio::test]
@@ -160,7 +161,7 @@ async fn refusals_are_ignored_or_rejected_and_ledgered_once() {
     assert!(answer["peerings"].as_array().unwrap().iter().all(|o| o["action"] == "rejected"), "{answer:#}");
     for pcx in [&pcx_unlisted, &pcx_expired, &pcx_routed] {
         assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, pcx).await, "rejected");
-        assert_eq!(ledger_actions(&stage, pcx).await, ["ignored", "rejected"]);
+        assert_eq!(ledger_actions(&stage, pcx).await, [LedgerAction::Ignored, LedgerAction::Rejected]);
     }
 }
 
@@ -203,7 +204,7 @@ async fn conflicts_are_reported_and_never_overwritten() {
     let req_routes = seed::routes(&stage.aws, &req).await;
     assert!(req_routes.iter().any(|(t, d, target, _)| t == req.main_table() && d == "10.0.0.0/16" && target == &tgw));
     assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
-    assert!(ledger_actions(&stage, &pcx).await.contains(&"route-conflict".to_string()));
+    assert!(ledger_actions(&stage, &pcx).await.contains(&LedgerAction::RouteConflict));
 }
 
 #[tokio::test]
@@ -228,7 +229,7 @@ async fn replayed_and_concurrent_events_end_in_the_same_state_without_errors() {
     assert_eq!(seed::routes_through(&stage.aws, &acc, &pcx).await, seed::every_table(&acc, &["10.1.0.0/16"]));
     assert_eq!(seed::routes_through(&stage.aws, &req, &pcx).await, seed::every_table(&req, &["10.0.0.0/16"]));
     let actions = ledger_actions(&stage, &pcx).await;
-    assert_eq!(actions.iter().filter(|a| *a == "accepted").count(), 1, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == LedgerAction::Accepted).count(), 1, "{actions:?}");
 }
 
 #[tokio::test]
@@ -254,7 +255,7 @@ async fn deletion_removes_the_routes_it_created_on_both_sides() {
         vec![(acc.main_table().to_string(), "192.168.50.0/24".to_string())]
     );
     assert!(seed::routes_through(&stage.aws, &req, &pcx).await.is_empty());
-    assert!(ledger_actions(&stage, &pcx).await.contains(&"routes-removed".to_string()));
+    assert!(ledger_actions(&stage, &pcx).await.contains(&LedgerAction::RoutesRemoved));
 
     // The replayed delete event, and the sweep that sees it deleted, find nothing left to do.
     let again = f.invoke(cloudtrail_peering("DeleteVpcPeeringConnection", &pcx)).await.expect("replay");

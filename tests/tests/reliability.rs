@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vpcwarden::domain::FindingCode;
+use vpcwarden::domain::{FindingCode, LedgerAction};
 use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::figures::{self, soak_rounds};
@@ -168,18 +168,18 @@ async fn peering_state(stage: &Stage, estate: &PeeringEstate) -> BTreeMap<String
     for (name, pcx) in &estate.pcx {
         let status = seed::peering_status(&stage.aws, ACCOUNT, REGION, pcx).await;
         state.insert(format!("status {name}"), json!(status));
-        let actions: BTreeSet<String> = ledger_actions(stage, &format!("pcx#{pcx}")).await.into_iter().collect();
+        let actions: BTreeSet<LedgerAction> = decisions(tables::peering_actions(&stage.aws, pcx).await);
         state.insert(format!("ledger {name}"), json!(actions));
     }
     state
 }
 
-/// Ledger actions under a key, failure records left out (they say a try failed, not what was
-/// decided).
-async fn ledger_actions(stage: &Stage, pk: &str) -> Vec<String> {
-    let mut actions = tables::ledger_actions(&stage.aws, pk).await;
-    actions.retain(|a| !a.ends_with("failed"));
-    actions
+/// Ledger actions, failure records left out (they say a try failed, not what was decided).
+fn decisions(actions: Vec<LedgerAction>) -> BTreeSet<LedgerAction> {
+    let failure = |a: &LedgerAction| {
+        matches!(a, LedgerAction::AcceptFailed | LedgerAction::RejectFailed | LedgerAction::RoutesFailed)
+    };
+    actions.into_iter().filter(|a| !failure(a)).collect()
 }
 
 /// The peering scenario: sweeps until Ok, then one more sweep that must change nothing.
@@ -252,8 +252,8 @@ async fn a_ledger_write_failing_right_after_accept_is_not_lost() {
     let mut figures = FaultFigures::default();
     until_ok(&f, &schedule(), &mut figures).await;
     assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, pcx).await, "active");
-    let actions = ledger_actions(&stage, &format!("pcx#{pcx}")).await;
-    assert!(actions.contains(&"accepted".to_string()), "the acceptance is in the ledger: {actions:?}");
+    let actions = tables::peering_actions(&stage.aws, pcx).await;
+    assert!(actions.contains(&LedgerAction::Accepted), "the acceptance is in the ledger: {actions:?}");
 }
 
 // -- endpoint estate --------------------------------------------------------------------------
@@ -291,7 +291,7 @@ async fn endpoint_state(stage: &Stage, estate: &EndpointEstate) -> BTreeMap<Stri
     let mut by_account: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (name, id) in &estate.endpoints {
         let account = name.split('/').next().unwrap_or_default().to_string();
-        let actions: BTreeSet<String> = ledger_actions(stage, &format!("vpce#{id}")).await.into_iter().collect();
+        let actions = decisions(tables::endpoint_actions(&stage.aws, id).await);
         by_account.entry(account).or_default().push(json!({"state": states.get(id), "ledger": actions}));
     }
     by_account
@@ -424,8 +424,8 @@ async fn peering_events_replayed_and_racing_take_effect_exactly_once() {
     assert_eq!(added, 4 + 3, "each route created exactly once across the answers");
     let accepted = answers.iter().flat_map(of_pcx).filter(|o| o["action"] == "accepted").count();
     assert!(accepted >= 1, "{answers:#?}");
-    let actions = ledger_actions(&stage, &format!("pcx#{pcx}")).await;
-    assert_eq!(actions.iter().filter(|a| *a == "accepted").count(), 1, "one accepted record: {actions:?}");
+    let actions = tables::peering_actions(&stage.aws, &pcx).await;
+    assert_eq!(actions.iter().filter(|a| **a == LedgerAction::Accepted).count(), 1, "one accepted record: {actions:?}");
     assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, &pcx).await, "active");
 
     // Delete event ×5 and schedule ×5 after the pcx is deleted: routes removed exactly once.
@@ -498,7 +498,7 @@ async fn endpoint_events_replayed_and_racing_take_effect_exactly_once() {
         .sum();
     let mut accept_records = 0;
     for e in [&endpoint, &quota[0], &quota[1]] {
-        accept_records += ledger_actions(&stage, &format!("vpce#{e}")).await.iter().filter(|a| *a == "accept").count();
+        accept_records += tables::endpoint_actions(&stage.aws, e).await.iter().filter(|a| **a == LedgerAction::Accepted).count();
     }
     figures::record(
         "endpoint-approver replay and race",

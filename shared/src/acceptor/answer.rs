@@ -2,8 +2,8 @@
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::core::RouteChange;
-use crate::domain::{RouteTarget, Side};
+use vpcwarden_core::RouteChange;
+use crate::domain::{Peering, RouteTarget, Side};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Answer {
@@ -84,6 +84,12 @@ impl Outcome {
             planned: Vec::new(),
             errors: Vec::new(),
         }
+    }
+
+    /// Names the connection's requester (`account/vpc`).
+    pub fn with_requester(mut self, p: &Peering) -> Self {
+        self.requester = Some(format!("{}/{}", p.requester.account, p.requester.vpc_id));
+        self
     }
 
     pub fn because(mut self, reason: impl Into<String>) -> Self {

@@ -4,8 +4,9 @@
 //! Every path is parse → load → decide (pure) → act → record → answer, and every step is safe to
 //! repeat: the same event twice, or two invocations at once, end in the same state.
 mod answer;
+mod decision;
 pub mod event;
-mod routes;
+mod wiring;
 
 use std::collections::HashMap;
 
@@ -18,16 +19,16 @@ pub use answer::{Action, Answer, Outcome};
 use event::Trigger;
 
 use crate::aws::allowlist::Allowlist;
-use crate::aws::ec2::{filter, AcceptOutcome, Ec2};
+use crate::aws::ec2::{filter, Ec2};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
 use crate::aws::Shared;
-use crate::config::{AcceptorConfig, UnlistedAction};
-use crate::core::{decide, plan_routes, Decision, RouteChange};
-use crate::domain::peering::{ACCEPTED_AT_TAG, MANAGED_TAG};
+use crate::config::AcceptorConfig;
+use crate::domain::peering::ACCEPTED_AT_TAG;
 use crate::domain::route::select_tables;
-use crate::domain::{Peering, PeeringStatus, RouteTable, RouteTarget, Side};
+use crate::domain::{LedgerAction, LedgerKey, Peering, PeeringStatus, RouteTable, RouteTarget, Side, TagFilter};
 use crate::error::{Error, Result};
+use vpcwarden_core::RouteChange;
 
 pub const ACTOR: &str = "peering-acceptor";
 
@@ -69,17 +70,13 @@ impl Snapshot {
         }
     }
 
-    fn managed_tables(&self, vpc_id: &str, config: &AcceptorConfig) -> Vec<&RouteTable> {
-        select_tables(&self.tables, vpc_id, config.route_table_tag.as_ref())
+    fn managed_tables(&self, vpc_id: &str, tag: Option<&TagFilter>) -> Vec<&RouteTable> {
+        select_tables(&self.tables, vpc_id, tag)
     }
 }
 
-fn now_epoch() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-fn ledger_pk(pcx: &str) -> String {
-    format!("pcx#{pcx}")
+fn ledger_key(pcx: &str) -> LedgerKey {
+    LedgerKey::Peering(pcx.to_string())
 }
 
 impl Acceptor {
@@ -107,32 +104,12 @@ impl Acceptor {
         Ok(Snapshot { tables: tables?, cidrs: cidrs? })
     }
 
-    /// An EC2 adapter acting on the requester's side, when vpcwarden may: same account (any
-    /// region), or another account through `REQUESTER_ROLE_NAME`.
-    async fn requester_ec2(&self, p: &Peering, me: &str) -> Result<Option<Ec2>> {
-        let requester = &p.requester;
-        if requester.account == me {
-            if requester.region == self.region {
-                return Ok(Some(self.ec2.clone()));
-            }
-            let config = crate::aws::in_region(self.identity.base(), &requester.region);
-            return Ok(Some(Ec2::new(aws_sdk_ec2::Client::new(&config))));
-        }
-        match &self.config.requester_role_name {
-            Some(role) => {
-                let config = self.identity.assume(&requester.account, role, &requester.region).await?;
-                Ok(Some(Ec2::new(aws_sdk_ec2::Client::new(&config))))
-            }
-            None => Ok(None),
-        }
-    }
-
     /// Whether vpcwarden accepted this connection: its tag, or failing that its ledger.
     async fn is_ours(&self, p: &Peering) -> Result<bool> {
         if p.is_managed() {
             return Ok(true);
         }
-        self.ledger.has(&ledger_pk(&p.id), "accepted").await
+        self.ledger.was_accepted(&p.id).await
     }
 
     /// A connection tagged as ours whose acceptance never reached the ledger (the write failed
@@ -141,34 +118,22 @@ impl Acceptor {
         if self.dry_run() || !p.is_managed() {
             return Ok(());
         }
-        if self.ledger.has(&ledger_pk(&p.id), "accepted").await? {
+        if self.ledger.was_accepted(&p.id).await? {
             return Ok(());
         }
-        let details = json!({
-            "requester": {"account": p.requester.account, "vpc": p.requester.vpc_id, "region": p.requester.region, "cidrs": p.requester.cidrs},
-            "accepted_at": p.tags.get(ACCEPTED_AT_TAG),
-        });
+        let details = json!({"requester": decision::requester_json(p), "accepted_at": p.tags.get(ACCEPTED_AT_TAG)});
         let reason = "accepted by vpcwarden (its tag); the record was written late".to_string();
-        self.record(&p.id, "accepted", Some(reason), details).await
+        self.record(&p.id, LedgerAction::Accepted, Some(reason), details).await
     }
 
-    async fn record(&self, pcx: &str, action: &str, reason: Option<String>, details: Value) -> Result<()> {
-        self.ledger.record(&ledger_pk(pcx), action, reason, self.dry_run(), details).await.map(|_| ())
-    }
-
-    /// Refusals and conflicts repeat on every sweep; the ledger keeps one record per change.
-    async fn record_refusal(&self, pcx: &str, action: &str, reason: &str, details: Value) -> Result<()> {
-        let pk = ledger_pk(pcx);
-        self.ledger
-            .record_unless_repeated(&pk, action, Some(reason.to_string()), self.dry_run(), details)
-            .await
-            .map(|_| ())
+    async fn record(&self, pcx: &str, action: LedgerAction, reason: Option<String>, details: Value) -> Result<()> {
+        self.ledger.record(&ledger_key(pcx), action, reason, self.dry_run(), details).await.map(|_| ())
     }
 
     async fn handle_one(&self, id: &str, me: &str, deleted_hint: bool) -> Result<Outcome> {
         let Some(p) = self.ec2.peering(id).await? else {
             if deleted_hint {
-                return self.cleanup_vanished(id, me).await;
+                return self.cleanup_vanished(id).await;
             }
             return Ok(Outcome::new(id, "not-found", Action::Skipped).because("the connection no longer exists"));
         };
@@ -194,183 +159,6 @@ impl Acceptor {
                     .because("not pending and not accepted by vpcwarden"))
             }
         }
-    }
-
-    async fn decide_and_act(&self, mut p: Peering, me: &str, snapshot: &Snapshot) -> Result<Outcome> {
-        // Fail closed: an unreadable allowlist is an error, never an empty grant set.
-        let grants = self.allowlist.peering_grants(&p.requester.account, &p.accepter.vpc_id).await?;
-        if let Some(cidrs) = snapshot.cidrs.get(&p.accepter.vpc_id) {
-            p.accepter.cidrs.extend(cidrs.iter().copied());
-            p.accepter.cidrs.sort();
-            p.accepter.cidrs.dedup();
-        }
-        let tables = snapshot.managed_tables(&p.accepter.vpc_id, &self.config);
-        let summary = json!({
-            "requester": {"account": p.requester.account, "vpc": p.requester.vpc_id, "region": p.requester.region, "cidrs": p.requester.cidrs},
-            "accepter": {"vpc": p.accepter.vpc_id, "cidrs": p.accepter.cidrs},
-            "route_tables": tables.len(),
-            "malformed_grants": grants.malformed,
-        });
-        let requester = format!("{}/{}", p.requester.account, p.requester.vpc_id);
-        match decide(&p, &grants.grants, &tables, now_epoch()) {
-            Decision::Refuse { reason } => {
-                let reject = self.config.unlisted_action == UnlistedAction::Reject;
-                let (action, verb) = if reject { (Action::Rejected, "rejected") } else { (Action::Ignored, "ignored") };
-                if reject && !self.dry_run() {
-                    self.ec2.reject(&p.id).await?;
-                }
-                let text = reason.to_string();
-                let mut details = summary;
-                details["refusal"] = serde_json::to_value(&reason).unwrap_or_default();
-                self.record_refusal(&p.id, verb, &text, details).await?;
-                let mut out = Outcome::new(&p.id, p.status.as_str(), action).because(text);
-                out.requester = Some(requester);
-                Ok(out)
-            }
-            Decision::Accept { grant } => {
-                let mut details = summary;
-                details["grant"] = serde_json::to_value(&grant).unwrap_or_default();
-                if self.dry_run() {
-                    self.record(&p.id, "accepted", Some("dry run: a grant matches".into()), details).await?;
-                    let active = Peering { status: PeeringStatus::Active, ..p };
-                    let mut out = self.reconcile(&active, me, snapshot, Action::Accepted).await?;
-                    out.status = PeeringStatus::PendingAcceptance.as_str().into();
-                    out.reason = Some("dry run: would accept".into());
-                    return Ok(out);
-                }
-                // Tag first: a crash after accepting leaves a connection the sweep recognises as ours.
-                let at = crate::aws::ledger::rfc3339(crate::aws::ledger::now_nanos());
-                self.ec2.tag(&p.id, &[(MANAGED_TAG, "true"), (ACCEPTED_AT_TAG, &at)]).await?;
-                let accepted = self.ec2.accept(&p.id).await?;
-                let reason = match &accepted {
-                    AcceptOutcome::Accepted(_) => "a live grant matches and the CIDR checks pass",
-                    AcceptOutcome::AlreadyAccepted => "already accepted by a concurrent invocation",
-                };
-                if matches!(accepted, AcceptOutcome::Accepted(_)) {
-                    self.record(&p.id, "accepted", Some(reason.into()), details).await?;
-                }
-                let active = self.wait_active(&p, accepted).await?;
-                if grant.dns_resolution == Some(true) {
-                    self.ec2.allow_dns_resolution(&active.id, Side::Accepter).await?;
-                }
-                let mut out = self.reconcile(&active, me, snapshot, Action::Accepted).await?;
-                out.reason = Some(reason.into());
-                if grant.dns_resolution == Some(true) && out.errors.is_empty() {
-                    if let Some(requester_ec2) = self.requester_ec2(&active, me).await? {
-                        requester_ec2.allow_dns_resolution(&active.id, Side::Requester).await?;
-                    }
-                }
-                Ok(out)
-            }
-        }
-    }
-
-    /// Bounded wait for `active` (routes to a connection that is still provisioning fail).
-    async fn wait_active(&self, p: &Peering, accepted: AcceptOutcome) -> Result<Peering> {
-        if accepted == AcceptOutcome::Accepted(PeeringStatus::Active) {
-            return Ok(Peering { status: PeeringStatus::Active, ..p.clone() });
-        }
-        let deadline = tokio::time::Instant::now() + self.config.active_wait;
-        loop {
-            match self.ec2.peering(&p.id).await? {
-                Some(now) if now.status == PeeringStatus::Active => return Ok(now),
-                Some(now) if now.status.is_dead() => {
-                    return Err(Error::Unexpected(format!(
-                        "{} turned {} right after acceptance",
-                        p.id,
-                        now.status.as_str()
-                    )))
-                }
-                _ if tokio::time::Instant::now() >= deadline => {
-                    return Err(Error::Aws {
-                        operation: "DescribeVpcPeeringConnections",
-                        code: "NotActiveYet".into(),
-                        message: format!(
-                            "{} was accepted but is not active after {:?}; the next sweep wires its routes",
-                            p.id, self.config.active_wait
-                        ),
-                        retryable: true,
-                    })
-                }
-                _ => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
-            }
-        }
-    }
-
-    /// Completes the routes of an active connection on both sides (as far as vpcwarden may).
-    async fn reconcile(&self, p: &Peering, me: &str, snapshot: &Snapshot, action: Action) -> Result<Outcome> {
-        let mut out = Outcome::new(&p.id, p.status.as_str(), action);
-        out.requester = Some(format!("{}/{}", p.requester.account, p.requester.vpc_id));
-        let accepter_tables = snapshot.managed_tables(&p.accepter.vpc_id, &self.config);
-        let accepter_plan = plan_routes(p, Side::Accepter, &accepter_tables);
-        routes::apply(self, &self.ec2, Side::Accepter, accepter_plan, &mut out).await;
-
-        match self.requester_ec2(p, me).await {
-            Ok(Some(ec2)) => match ec2.route_tables(vec![filter("vpc-id", [p.requester.vpc_id.as_str()])]).await {
-                Ok(tables) => {
-                    let selected = select_tables(&tables, &p.requester.vpc_id, self.config.route_table_tag.as_ref());
-                    let plan = plan_routes(p, Side::Requester, &selected);
-                    routes::apply(self, &ec2, Side::Requester, plan, &mut out).await;
-                }
-                Err(e) => out.errors.push(format!("requester side: {e}")),
-            },
-            Ok(None) => {}
-            Err(e) => out.errors.push(format!("requester side: {e}")),
-        }
-        routes::record(self, &out).await?;
-        if out.reason.is_none() && action == Action::Reconciled {
-            out.reason =
-                Some(if out.routes_added.is_empty() { "routes complete" } else { "missing routes added" }.into());
-        }
-        Ok(out)
-    }
-
-    /// Removes the routes vpcwarden created for a dead connection, on both sides.
-    async fn cleanup(&self, p: &Peering, me: &str, snapshot: &Snapshot) -> Result<Outcome> {
-        let mut out = Outcome::new(&p.id, p.status.as_str(), Action::CleanedUp);
-        let accepter_tables = snapshot.managed_tables(&p.accepter.vpc_id, &self.config);
-        let plan = crate::core::plan_cleanup(&p.id, Some(p.peer_cidrs(Side::Accepter)), &accepter_tables);
-        routes::apply(self, &self.ec2, Side::Accepter, plan, &mut out).await;
-        match self.requester_ec2(p, me).await {
-            Ok(Some(ec2)) => {
-                let found = ec2
-                    .route_tables(vec![
-                        filter("vpc-id", [p.requester.vpc_id.as_str()]),
-                        filter("route.vpc-peering-connection-id", [p.id.as_str()]),
-                    ])
-                    .await;
-                match found {
-                    Ok(tables) => {
-                        let selected =
-                            select_tables(&tables, &p.requester.vpc_id, self.config.route_table_tag.as_ref());
-                        let plan = crate::core::plan_cleanup(&p.id, Some(p.peer_cidrs(Side::Requester)), &selected);
-                        routes::apply(self, &ec2, Side::Requester, plan, &mut out).await;
-                    }
-                    Err(e) => out.errors.push(format!("requester side: {e}")),
-                }
-            }
-            Ok(None) => {}
-            Err(e) => out.errors.push(format!("requester side: {e}")),
-        }
-        routes::record(self, &out).await?;
-        out.reason = Some(format!("connection is {}", p.status.as_str()));
-        Ok(out)
-    }
-
-    /// A delete event for a connection AWS no longer describes: if the ledger says vpcwarden
-    /// accepted it, every route through it in this account's managed tables is a blackhole.
-    async fn cleanup_vanished(&self, id: &str, _me: &str) -> Result<Outcome> {
-        if !self.ledger.has(&ledger_pk(id), "accepted").await? {
-            return Ok(Outcome::new(id, "not-found", Action::Skipped).because("gone, and not accepted by vpcwarden"));
-        }
-        let tables = self.ec2.route_tables(vec![filter("route.vpc-peering-connection-id", [id])]).await?;
-        let selected: Vec<&RouteTable> =
-            tables.iter().filter(|t| self.config.route_table_tag.as_ref().is_none_or(|f| f.matches(&t.tags))).collect();
-        let mut out = Outcome::new(id, "not-found", Action::CleanedUp).because("connection gone");
-        let plan = crate::core::plan_cleanup(id, None, &selected);
-        routes::apply(self, &self.ec2, Side::Accepter, plan, &mut out).await;
-        routes::record(self, &out).await?;
-        Ok(out)
     }
 
     /// Pending requests, incomplete routes and dead connections where this account/region

@@ -2,7 +2,8 @@
 use serde::Serialize;
 
 use super::event::Hint;
-use crate::core::endpoint::{Action, ConnectionState, Failure, Outcome, PrincipalChange, Reason};
+use crate::domain::{ConnectionState, Failure};
+use vpcwarden_core::endpoint::{Action, Outcome, PrincipalChange, Reason, Verdict};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Answer {
@@ -56,6 +57,19 @@ pub struct ConnectionAnswer {
     /// The state read back after acting.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+}
+
+impl ConnectionAnswer {
+    pub fn of(verdict: &Verdict, outcome: Option<Outcome>) -> Self {
+        ConnectionAnswer {
+            endpoint_id: verdict.endpoint_id.clone(),
+            account: verdict.account.clone(),
+            state: verdict.state.clone(),
+            action: verdict.action,
+            reason: verdict.reason.clone(),
+            outcome,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::aws::grant_item::{grant_from_item, Item};
 use crate::domain::ids::{is_account_id, is_endpoint_id, is_endpoint_service_id};
+use crate::domain::AllowlistKey;
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,13 +158,11 @@ fn stream(event: Value) -> Result<Trigger> {
             "REMOVE" => true,
             other => return Err(Error::BadEvent(format!("stream record {id}: unknown eventName `{other}`"))),
         };
-        if pk.starts_with("peering#") {
+        if AllowlistKey::is_peering_pk(pk) {
             ignored.push(format!("{} {pk}/{sk}: a peering grant", record.event_name));
             continue;
         }
-        let service = pk.strip_prefix("endpoint#").filter(|s| is_endpoint_service_id(s));
-        let account = sk.strip_prefix("account#").filter(|a| is_account_id(a));
-        let (Some(service), Some(account)) = (service, account) else {
+        let Ok(AllowlistKey::Endpoint { service_id: service, account }) = AllowlistKey::parse(pk, sk) else {
             malformed.push(format!(
                 "allowlist item {pk}/{sk}: not a grant key (endpoint#<vpce-svc-id> / account#<12 digits>)"
             ));
@@ -178,7 +177,7 @@ fn stream(event: Value) -> Result<Trigger> {
                 }
             }
         }
-        let changes = services.entry(service.to_string()).or_default();
+        let changes = services.entry(service).or_default();
         if removed {
             changes.removed.insert(account.to_string());
             let by_ttl = record

@@ -20,12 +20,13 @@ use serde_json::Value;
 use crate::aws::allowlist::Allowlist;
 use crate::aws::identity::Identity;
 use crate::aws::ledger::{Ledger, ReportEntry};
+use crate::clock;
 use crate::aws::s3::{Rendering, Reports};
 use crate::aws::Shared;
 use crate::config::AuditorConfig;
-use crate::core::audit::{audit, plan_remediation, Desired};
-use crate::domain::{FindingCode, Grant, Severity};
-use crate::error::{Error, Result};
+use vpcwarden_core::audit::{audit, plan_remediation, Desired};
+use crate::domain::{FindingCode, Grant, LedgerAction, Severity};
+use crate::error::{source_chain, Error, Result};
 use crate::report::{self, Audited, Remedy, RemedyOutcome, Report, ScopeResult, ScopeStatus};
 
 pub const ACTOR: &str = "drift-auditor";
@@ -89,6 +90,18 @@ impl Run {
         self.results.iter().filter(|r| r.outcome.is_ok()).count()
     }
 
+    /// The run is an error only when no scope could be audited: the failed scopes say why.
+    pub fn some_scope_audited(&self, report: &Report) -> Result<()> {
+        if self.succeeded() > 0 {
+            return Ok(());
+        }
+        let errors: Vec<String> = report
+            .failed_scopes()
+            .map(|s| format!("{}/{}: {}", s.account, s.region, s.error.as_deref().unwrap_or("")))
+            .collect();
+        Err(Error::Partial { failed: errors.len(), total: self.results.len(), errors, retryable: true })
+    }
+
     pub fn date(&self) -> &str {
         self.generated_at.get(..10).unwrap_or(&self.generated_at)
     }
@@ -124,22 +137,6 @@ pub struct Answer {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub malformed_grants: Vec<String>,
-}
-
-fn now_nanos() -> i128 {
-    crate::aws::ledger::now_nanos()
-}
-
-/// An error and its causes on one line (credential errors hide the STS answer in a source).
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        parts.push(e.to_string());
-        cur = e.source();
-    }
-    parts.dedup();
-    parts.join(": ")
 }
 
 impl Auditor {
@@ -208,14 +205,14 @@ impl Auditor {
         provider
             .provide_credentials()
             .await
-            .map_err(|e| format!("cannot assume role {role} in account {account}: {}", chain(&e)))?;
+            .map_err(|e| format!("cannot assume role {role} in account {account}: {}", source_chain(&e)))?;
         Ok(config)
     }
 
     /// Observes, audits and (optionally) remediates every scope.
     pub async fn run(&self, options: &Options, progress: &(dyn Fn(Progress<'_>) + Send + Sync)) -> Result<Run> {
-        let started = now_nanos();
-        let generated_at = crate::aws::ledger::rfc3339(started);
+        let started = clock::now_nanos();
+        let generated_at = clock::rfc3339(started);
         let now = (started / 1_000_000_000) as i64;
         let caller = self.identity.caller().await?;
         let me = caller.account.clone();
@@ -338,7 +335,7 @@ fn ledger_entry(run: &Run, r: &ScopeResult, report: &Report, location: Vec<Strin
         Err(e) => ("failed", Some(e.clone()), 0),
     };
     ReportEntry {
-        action: "report".into(),
+        action: LedgerAction::Report,
         status: status.into(),
         error,
         dry_run: run.options.dry_run,
@@ -384,7 +381,7 @@ pub async fn handle(event: Value, ctx: &Auditor) -> Result<Value> {
 
     // Metrics: EMF records on stdout, where CloudWatch Logs picks them up.
     let failed = run.results.len() - run.succeeded();
-    let timestamp_ms = (crate::aws::ledger::now_nanos() / 1_000_000) as i64;
+    let timestamp_ms = (clock::now_nanos() / 1_000_000) as i64;
     for line in report::emf_records(&report.summary, run.succeeded(), failed, ACTOR, timestamp_ms) {
         println!("{line}");
     }
@@ -405,13 +402,7 @@ pub async fn handle(event: Value, ctx: &Auditor) -> Result<Value> {
     let value = serde_json::to_value(&answer).map_err(|e| Error::Unexpected(format!("answer: {e}")))?;
     tracing::info!(answer = %value, "drift-auditor done");
 
-    if run.succeeded() == 0 {
-        let errors: Vec<String> = report
-            .failed_scopes()
-            .map(|s| format!("{}/{}: {}", s.account, s.region, s.error.as_deref().unwrap_or("")))
-            .collect();
-        return Err(Error::Partial { failed: errors.len(), total: run.results.len(), errors, retryable: true });
-    }
+    run.some_scope_audited(&report)?;
     published?;
     Ok(value)
 }

@@ -12,9 +12,10 @@ use super::Auditor;
 use crate::aws::ec2::Ec2;
 use crate::aws::elbv2::Elbv2;
 use crate::aws::endpoints::{Endpoints, Service};
-use crate::core::audit::{EndpointService, Observed};
-use crate::core::endpoint::Connection;
-use crate::domain::{Peering, PeeringStatus, RouteTable, RouteTarget};
+use crate::domain::Connection;
+use vpcwarden_core::audit::{EndpointService, Observed};
+use crate::domain::route::routed_peerings;
+use crate::domain::{Peering, PeeringStatus, RouteTable};
 use crate::error::Result;
 
 /// Per-service calls (allowed principals, target health) in flight in one scope.
@@ -122,16 +123,8 @@ async fn services(
 /// peering-acceptor records it): the active ones (a tag can be removed, and some APIs show only
 /// the requester's tags) and the dead or vanished ones that routes still point at.
 async fn ledger_accepted(ctx: &Auditor, peerings: &[Peering], tables: &[RouteTable]) -> Result<BTreeSet<String>> {
-    let routed: BTreeSet<&str> = tables
-        .iter()
-        .flat_map(|t| t.routes.iter())
-        .filter_map(|r| match &r.target {
-            RouteTarget::PeeringConnection(id) => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
     let by_id: HashMap<&str, &Peering> = peerings.iter().map(|p| (p.id.as_str(), p)).collect();
-    let mut unknown: BTreeSet<&str> = routed
+    let mut unknown: BTreeSet<&str> = routed_peerings(tables)
         .into_iter()
         .filter(|id| match by_id.get(id) {
             None => true,
@@ -142,10 +135,7 @@ async fn ledger_accepted(ctx: &Auditor, peerings: &[Peering], tables: &[RouteTab
         peerings.iter().filter(|p| p.status == PeeringStatus::Active && !p.is_managed()).map(|p| p.id.as_str()),
     );
     let found: Vec<Option<String>> = futures::stream::iter(unknown.into_iter().map(|id| async move {
-        let history = ctx.ledger.latest(&format!("pcx#{id}"), 50).await?;
-        Ok::<_, crate::error::Error>(
-            history.iter().any(|e| e.action == "accepted" && !e.dry_run).then(|| id.to_string()),
-        )
+        Ok::<_, crate::error::Error>(ctx.ledger.was_accepted(id).await?.then(|| id.to_string()))
     }))
     .buffer_unordered(LEDGER_CALLS)
     .try_collect()

@@ -2,8 +2,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 
-use super::grant_item::{account_sk, endpoint_pk, grant_from_item, item_from_grant, peering_pk, Item};
-use crate::domain::{EndpointGrant, Grant, PeeringGrant, VpcScope};
+use super::grant_item::{grant_from_item, item_from_grant, Item};
+use crate::domain::{AllowlistKey, EndpointGrant, Grant, PeeringGrant, VpcScope};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -33,14 +33,15 @@ impl Allowlist {
     /// The peering grants that could cover `account` peering into `accepter_vpc`:
     /// `peering#<vpc>` and `peering#*`, in one BatchGetItem.
     pub async fn peering_grants(&self, account: &str, accepter_vpc: &str) -> Result<Read<PeeringGrant>> {
-        let key = |pk: String| {
-            [("pk".to_string(), AttributeValue::S(pk)), ("sk".to_string(), AttributeValue::S(account_sk(account)))]
+        let key = |scope: VpcScope| {
+            let key = AllowlistKey::Peering { scope, account: account.to_string() };
+            [("pk".to_string(), AttributeValue::S(key.pk())), ("sk".to_string(), AttributeValue::S(key.sk()))]
                 .into_iter()
                 .collect::<Item>()
         };
         let mut keys = KeysAndAttributes::builder()
-            .keys(key(peering_pk(&VpcScope::Vpc(accepter_vpc.to_string()))))
-            .keys(key(peering_pk(&VpcScope::Any)))
+            .keys(key(VpcScope::Vpc(accepter_vpc.to_string())))
+            .keys(key(VpcScope::Any))
             .consistent_read(true)
             .build()
             .map_err(|e| Error::Unexpected(e.to_string()))?;
@@ -62,12 +63,7 @@ impl Allowlist {
                 _ => return Ok(decode_peering(&items)),
             }
         }
-        Err(Error::Aws {
-            operation: "BatchGetItem",
-            code: "UnprocessedKeys".into(),
-            message: "the allowlist kept returning unprocessed keys".into(),
-            retryable: true,
-        })
+        Err(Error::Unprocessed { operation: "BatchGetItem", what: format!("the peering grants of {account}") })
     }
 
     pub async fn put(&self, grant: &Grant) -> Result<()> {
@@ -89,7 +85,7 @@ impl Allowlist {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(endpoint_pk(service_id)))
+            .expression_attribute_values(":pk", AttributeValue::S(endpoint_partition(service_id)))
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -124,20 +120,25 @@ impl Allowlist {
         Ok(read)
     }
 
-    /// Deletes the item `pk`/`sk`; `false` when there was none.
-    pub async fn delete(&self, pk: &str, sk: &str) -> Result<bool> {
+    /// Deletes the grant at `key`; `false` when there was none.
+    pub async fn delete(&self, key: &AllowlistKey) -> Result<bool> {
         let out = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .key("sk", AttributeValue::S(sk.to_string()))
+            .key("pk", AttributeValue::S(key.pk()))
+            .key("sk", AttributeValue::S(key.sk()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
             .map_err(|e| Error::aws("DeleteItem", e))?;
         Ok(out.attributes().is_some_and(|a| !a.is_empty()))
     }
+}
+
+/// The partition holding every endpoint grant of a service.
+fn endpoint_partition(service_id: &str) -> String {
+    AllowlistKey::Endpoint { service_id: service_id.to_string(), account: String::new() }.pk()
 }
 
 fn decode_peering(items: &[Item]) -> Read<PeeringGrant> {

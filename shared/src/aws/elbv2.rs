@@ -3,7 +3,7 @@
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::core::endpoint::{LoadBalancerHealth, TargetGroupHealth};
+use crate::domain::{LoadBalancerHealth, TargetGroupHealth};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]

@@ -5,7 +5,8 @@ use aws_sdk_ec2::types::UnsuccessfulItem;
 use aws_sdk_ec2::Client;
 
 use super::ec2::filter;
-use crate::core::endpoint::{Connection, ConnectionState, Failure, PrincipalChange};
+use crate::domain::{Connection, ConnectionState, Failure};
+use vpcwarden_core::endpoint::PrincipalChange;
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]

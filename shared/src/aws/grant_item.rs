@@ -5,8 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::cidr::parse_cidr;
-use crate::domain::ids::{is_account_id, is_endpoint_service_id, is_vpc_id};
-use crate::domain::{EndpointGrant, Grant, PeeringGrant, VpcScope};
+use crate::domain::{AllowlistKey, EndpointGrant, Grant, PeeringGrant};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -29,21 +28,6 @@ struct GrantItem {
     added_at: Option<i64>,
 }
 
-pub fn peering_pk(scope: &VpcScope) -> String {
-    match scope {
-        VpcScope::Any => "peering#*".into(),
-        VpcScope::Vpc(v) => format!("peering#{v}"),
-    }
-}
-
-pub fn endpoint_pk(service_id: &str) -> String {
-    format!("endpoint#{service_id}")
-}
-
-pub fn account_sk(account: &str) -> String {
-    format!("account#{account}")
-}
-
 /// `pk/sk` of an item, for naming it in errors even when the rest is malformed.
 pub fn item_key(item: &Item) -> String {
     let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("?").to_string();
@@ -59,70 +43,57 @@ pub fn grant_from_item(item: &Item) -> Result<Grant, String> {
 }
 
 fn decode(raw: GrantItem) -> Result<Grant, String> {
-    let account = raw
-        .sk
-        .strip_prefix("account#")
-        .filter(|a| is_account_id(a))
-        .ok_or("sk must be account#<12 digits>")?
-        .to_string();
+    let key = AllowlistKey::parse(&raw.pk, &raw.sk)?;
     let added_by = raw.added_by.filter(|s| !s.is_empty()).ok_or("added_by (S) is required")?;
     let added_at = raw.added_at.ok_or("added_at (N, epoch seconds) is required")?;
-    if let Some((kind, target)) = raw.pk.split_once('#') {
-        match kind {
-            "peering" => {
-                let scope = match target {
-                    "*" => VpcScope::Any,
-                    v if is_vpc_id(v) => VpcScope::Vpc(v.to_string()),
-                    _ => return Err("pk must be peering#<vpc-id> or peering#*".into()),
-                };
-                if raw.max_endpoints.is_some() {
-                    return Err("max_endpoints applies to endpoint grants only".into());
-                }
-                let allowed_cidrs = if raw.allowed_cidrs.is_empty() {
-                    None
-                } else {
-                    Some(raw.allowed_cidrs.iter().map(|c| parse_cidr(c)).collect::<Result<Vec<_>, _>>()?)
-                };
-                return Ok(Grant::Peering(PeeringGrant {
-                    scope,
-                    account,
-                    allowed_cidrs,
-                    dns_resolution: raw.dns_resolution,
-                    expires_at: raw.expires_at,
-                    note: raw.note,
-                    added_by,
-                    added_at,
-                }));
+    match key {
+        AllowlistKey::Peering { scope, account } => {
+            if raw.max_endpoints.is_some() {
+                return Err("max_endpoints applies to endpoint grants only".into());
             }
-            "endpoint" if is_endpoint_service_id(target) => {
-                if !raw.allowed_cidrs.is_empty() || raw.dns_resolution.is_some() {
-                    return Err("allowed_cidrs and dns_resolution apply to peering grants only".into());
-                }
-                let max_endpoints = raw
-                    .max_endpoints
-                    .map(|n| u32::try_from(n).ok().filter(|n| *n > 0).ok_or("max_endpoints must be a positive number"))
-                    .transpose()?;
-                return Ok(Grant::Endpoint(EndpointGrant {
-                    service_id: target.to_string(),
-                    account,
-                    expires_at: raw.expires_at,
-                    max_endpoints,
-                    note: raw.note,
-                    added_by,
-                    added_at,
-                }));
+            let allowed_cidrs = if raw.allowed_cidrs.is_empty() {
+                None
+            } else {
+                Some(raw.allowed_cidrs.iter().map(|c| parse_cidr(c)).collect::<Result<Vec<_>, _>>()?)
+            };
+            Ok(Grant::Peering(PeeringGrant {
+                scope,
+                account,
+                allowed_cidrs,
+                dns_resolution: raw.dns_resolution,
+                expires_at: raw.expires_at,
+                note: raw.note,
+                added_by,
+                added_at,
+            }))
+        }
+        AllowlistKey::Endpoint { service_id, account } => {
+            if !raw.allowed_cidrs.is_empty() || raw.dns_resolution.is_some() {
+                return Err("allowed_cidrs and dns_resolution apply to peering grants only".into());
             }
-            _ => {}
+            let max_endpoints = raw
+                .max_endpoints
+                .map(|n| u32::try_from(n).ok().filter(|n| *n > 0).ok_or("max_endpoints must be a positive number"))
+                .transpose()?;
+            Ok(Grant::Endpoint(EndpointGrant {
+                service_id,
+                account,
+                expires_at: raw.expires_at,
+                max_endpoints,
+                note: raw.note,
+                added_by,
+                added_at,
+            }))
         }
     }
-    Err("pk must be peering#<vpc-id|*> or endpoint#<vpce-svc-id>".into())
 }
 
 pub fn item_from_grant(grant: &Grant) -> Item {
+    let key = grant.key();
     let raw = match grant {
         Grant::Peering(g) => GrantItem {
-            pk: peering_pk(&g.scope),
-            sk: account_sk(&g.account),
+            pk: key.pk(),
+            sk: key.sk(),
             expires_at: g.expires_at,
             allowed_cidrs: g.allowed_cidrs.iter().flatten().map(ToString::to_string).collect(),
             dns_resolution: g.dns_resolution,
@@ -132,8 +103,8 @@ pub fn item_from_grant(grant: &Grant) -> Item {
             ..Default::default()
         },
         Grant::Endpoint(g) => GrantItem {
-            pk: endpoint_pk(&g.service_id),
-            sk: account_sk(&g.account),
+            pk: key.pk(),
+            sk: key.sk(),
             expires_at: g.expires_at,
             max_endpoints: g.max_endpoints.map(i64::from),
             note: g.note.clone(),

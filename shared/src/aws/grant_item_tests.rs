@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::VpcScope;
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.into())

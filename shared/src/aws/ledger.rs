@@ -1,9 +1,14 @@
-//! The ledger: an append-only record of every decision and change (DESIGN.md "Ledger").
+//! The ledger: an append-only record of every decision and change (DESIGN.md "Ledger"). Keys and
+//! actions are the core's [`LedgerKey`] and [`LedgerAction`]; this adapter only stores them.
+use std::collections::{BTreeMap, HashMap};
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 
+use crate::clock;
+use crate::domain::{LedgerAction, LedgerKey};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -17,7 +22,7 @@ pub struct Ledger {
 pub struct Entry {
     pub pk: String,
     pub sk: String,
-    pub action: String,
+    pub action: LedgerAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub actor: String,
@@ -31,7 +36,7 @@ pub struct Entry {
 /// A report summary in the ledger (its keys are added by [`Ledger::record_report`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportEntry {
-    pub action: String,
+    pub action: LedgerAction,
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -39,22 +44,11 @@ pub struct ReportEntry {
     pub remediate: bool,
     pub total: usize,
     /// Counts by severity and by code (non-zero codes only).
-    pub by_severity: std::collections::BTreeMap<String, usize>,
-    pub by_code: std::collections::BTreeMap<String, usize>,
+    pub by_severity: BTreeMap<String, usize>,
+    pub by_code: BTreeMap<String, usize>,
     pub remediated: usize,
     /// `s3://…` addresses of the report, or where else it went.
     pub report: Vec<String>,
-}
-
-pub fn rfc3339(epoch_nanos: i128) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(epoch_nanos)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("rfc3339 formats any valid time")
-}
-
-pub fn now_nanos() -> i128 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos()
 }
 
 impl Ledger {
@@ -62,21 +56,22 @@ impl Ledger {
         Ledger { client, table: table.into(), actor }
     }
 
-    /// Appends a record. The write is conditional: an existing key is never overwritten (a
-    /// replay that lands on the same key is the same record, so that is success).
+    /// Appends a record, `sk = <rfc3339 time>#<action>`. The write is conditional: an existing
+    /// key is never overwritten (a replay that lands on the same key is the same record, so
+    /// that is success).
     pub async fn record(
         &self,
-        pk: &str,
-        action: &str,
+        key: &LedgerKey,
+        action: LedgerAction,
         reason: Option<String>,
         dry_run: bool,
         details: serde_json::Value,
     ) -> Result<Entry> {
-        let at = rfc3339(now_nanos());
+        let at = clock::rfc3339(clock::now_nanos());
         let entry = Entry {
-            pk: pk.to_string(),
+            pk: key.to_string(),
             sk: format!("{at}#{action}"),
-            action: action.to_string(),
+            action,
             reason,
             actor: self.actor.to_string(),
             at,
@@ -84,55 +79,50 @@ impl Ledger {
             details,
         };
         let item = serde_dynamo::to_item(&entry).map_err(|e| Error::Unexpected(format!("ledger entry: {e}")))?;
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) AND attribute_not_exists(sk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(entry),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(entry),
-            Err(e) => Err(Error::aws("PutItem", e)),
-        }
+        self.put_new(item).await?;
+        Ok(entry)
     }
 
-    /// Appends a record unless the newest one for `pk` already says the same (same action and
+    /// Appends a record unless the newest one for `key` already says the same (same action and
     /// reason): a sweep meets the same undecided resource every few minutes, and the ledger keeps
     /// one record per change of mind, not one per sweep. `true` when a record was written.
     pub async fn record_unless_repeated(
         &self,
-        pk: &str,
-        action: &str,
+        key: &LedgerKey,
+        action: LedgerAction,
         reason: Option<String>,
         dry_run: bool,
         details: serde_json::Value,
     ) -> Result<bool> {
-        let latest = self.latest(pk, 1).await?;
+        let latest = self.latest(key, 1).await?;
         if latest.first().is_some_and(|e| e.action == action && e.reason == reason && e.dry_run == dry_run) {
             return Ok(false);
         }
-        self.record(pk, action, reason, dry_run, details).await.map(|_| true)
+        self.record(key, action, reason, dry_run, details).await.map(|_| true)
     }
 
-    /// Whether a real (not dry-run) `action` record exists for `pk`. Reads oldest first with a
-    /// server-side filter, page by page, stopping at the first match.
-    pub async fn has(&self, pk: &str, action: &str) -> Result<bool> {
-        let mut pages = self
+    /// Whether vpcwarden accepted the peering connection `pcx` (a real, not dry-run, acceptance
+    /// under any spelling the ledger has used). The one question the acceptor and the auditor
+    /// both ask: reads oldest first with a server-side filter, page by page, stopping at the
+    /// first match.
+    pub async fn was_accepted(&self, pcx: &str) -> Result<bool> {
+        let key = LedgerKey::Peering(pcx.to_string());
+        let spellings = LedgerAction::Accepted.spellings();
+        let names: Vec<String> = (0..spellings.len()).map(|i| format!(":a{i}")).collect();
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .filter_expression("#action = :action AND dry_run = :false")
+            .filter_expression(format!("#action IN ({}) AND dry_run = :false", names.join(", ")))
             .expression_attribute_names("#action", "action")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-            .expression_attribute_values(":action", AttributeValue::S(action.to_string()))
+            .expression_attribute_values(":pk", AttributeValue::S(key.to_string()))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
+            .consistent_read(true);
+        for (name, spelling) in names.iter().zip(spellings) {
+            query = query.expression_attribute_values(name, AttributeValue::S(spelling.to_string()));
+        }
+        let mut pages = query.into_paginator().send();
         while let Some(page) = pages.next().await {
             if page.map_err(|e| Error::aws("Query", e))?.count() > 0 {
                 return Ok(true);
@@ -141,14 +131,15 @@ impl Ledger {
         Ok(false)
     }
 
-    /// The newest records for `pk`, newest first.
-    pub async fn latest(&self, pk: &str, limit: i32) -> Result<Vec<Entry>> {
+    /// The newest records for `key`, newest first.
+    pub async fn latest(&self, key: &LedgerKey, limit: i32) -> Result<Vec<Entry>> {
+        let pk = key.to_string();
         let out = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
             .scan_index_forward(false)
             .consistent_read(true)
             .limit(limit)
@@ -165,8 +156,7 @@ impl Ledger {
     }
 
     /// Appends a report summary: `pk = report#<account>#<region>`, `sk = <generated_at>`
-    /// (DESIGN.md "Ledger"), with the counts and where the full report lies. Conditional like
-    /// every ledger write.
+    /// (DESIGN.md "Ledger"), with the counts and where the full report lies.
     pub async fn record_report(
         &self,
         account: &str,
@@ -174,11 +164,17 @@ impl Ledger {
         generated_at: &str,
         summary: &ReportEntry,
     ) -> Result<()> {
-        let mut item: std::collections::HashMap<String, AttributeValue> =
+        let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(summary).map_err(|e| Error::Unexpected(format!("ledger report entry: {e}")))?;
-        item.insert("pk".into(), AttributeValue::S(format!("report#{account}#{region}")));
+        let key = LedgerKey::Report { account: account.to_string(), region: region.to_string() };
+        item.insert("pk".into(), AttributeValue::S(key.to_string()));
         item.insert("sk".into(), AttributeValue::S(generated_at.to_string()));
         item.insert("actor".into(), AttributeValue::S(self.actor.to_string()));
+        self.put_new(item).await
+    }
+
+    /// Writes an item unless its key exists; an existing key is success (the same record).
+    async fn put_new(&self, item: HashMap<String, AttributeValue>) -> Result<()> {
         let put = self
             .client
             .put_item()
@@ -192,28 +188,5 @@ impl Ledger {
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
             Err(e) => Err(Error::aws("PutItem", e)),
         }
-    }
-
-    /// Every record for `pk`, oldest first.
-    pub async fn history(&self, pk: &str) -> Result<Vec<Entry>> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        let mut all = Vec::new();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(|e| Error::aws("Query", e))?;
-            all.push(
-                serde_dynamo::from_item(item)
-                    .map_err(|e| Error::Unexpected(format!("ledger entry under {pk}: {e}")))?,
-            );
-        }
-        Ok(all)
     }
 }

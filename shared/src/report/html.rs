@@ -164,9 +164,9 @@ pub fn html(report: &Report) -> String {
         );
         for r in &report.remediation {
             let (change, pcx) = match &r.change {
-                crate::core::RouteChange::Create { pcx, .. } => ("create", pcx.as_str()),
-                crate::core::RouteChange::Delete { pcx, .. } => ("delete", pcx.as_str()),
-                crate::core::RouteChange::Conflict { .. } => ("conflict", ""),
+                vpcwarden_core::RouteChange::Create { pcx, .. } => ("create", pcx.as_str()),
+                vpcwarden_core::RouteChange::Delete { pcx, .. } => ("delete", pcx.as_str()),
+                vpcwarden_core::RouteChange::Conflict { .. } => ("conflict", ""),
             };
             let _ = writeln!(
                 out,

@@ -30,9 +30,9 @@ pub use emf::emf_records;
 pub use html::html;
 pub use markdown::markdown;
 
-use crate::core::audit::Observed;
-use crate::core::endpoint::ConnectionState;
-use crate::core::RouteChange;
+use vpcwarden_core::audit::Observed;
+use crate::domain::ConnectionState;
+use vpcwarden_core::RouteChange;
 use crate::domain::{Finding, FindingCode, PeeringStatus, Severity};
 
 pub const SCHEMA_VERSION: u32 = 1;

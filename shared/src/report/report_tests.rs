@@ -1,9 +1,9 @@
 use super::*;
-use crate::core::audit::{audit, Desired, EndpointService, Observed};
-use crate::core::endpoint::{Connection, LoadBalancerHealth, TargetGroupHealth};
+use vpcwarden_core::audit::{audit, Desired, EndpointService, Observed};
+use crate::domain::{Connection, LoadBalancerHealth, TargetGroupHealth};
 use crate::domain::peering::MANAGED_TAG;
 use crate::domain::{Peering, RouteTarget, Vpc};
-use crate::fixtures::*;
+use vpcwarden_core::fixtures::*;
 
 const GENERATED: &str = "2027-01-15T03:00:00Z";
 const SVC: &str = "vpce-svc-0123456789abcdef0";

@@ -8,11 +8,11 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ipnet::IpNet;
-use vpcwarden::core::audit::{audit, Desired, Observed};
-use vpcwarden::core::plan_routes;
-use vpcwarden::domain::peering::MANAGED_TAG;
-use vpcwarden::domain::TagFilter;
-use vpcwarden::domain::{
+use vpcwarden_core::audit::{audit, Desired, Observed};
+use vpcwarden_core::plan_routes;
+use vpcwarden_core::domain::peering::MANAGED_TAG;
+use vpcwarden_core::domain::TagFilter;
+use vpcwarden_core::domain::{
     Peering, PeeringGrant, PeeringStatus, Route, RouteTable, RouteTarget, Side, Vpc, VpcScope, VpcSide,
 };
 

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::core::endpoint::{Connection, ConnectionState, LoadBalancerHealth};
-use crate::core::plan::{plan_cleanup, plan_routes, RouteChange};
-use crate::domain::cidr::{overlaps, within};
+use crate::domain::{Connection, ConnectionState, LoadBalancerHealth};
+use crate::decide::live_grant;
+use crate::plan::{plan_cleanup, plan_routes, RouteChange};
+use crate::domain::cidr::overlaps;
 use crate::domain::ids::is_account_id;
-use crate::domain::route::select_tables;
+use crate::domain::route::{managed_tables, routed_peerings, select_tables};
 use crate::domain::{
     EndpointGrant, Finding, FindingCode, Peering, PeeringGrant, PeeringStatus, RouteTable, RouteTarget, Side,
     TagFilter, Vpc, VpcScope,
@@ -131,15 +132,6 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// The live peering grant that speaks for `p`: VPC-specific before `peering#*`, then the
-/// latest expiry (as the acceptor chooses).
-pub fn peering_grant<'g>(grants: &'g [PeeringGrant], p: &Peering, now: i64) -> Option<&'g PeeringGrant> {
-    grants
-        .iter()
-        .filter(|g| g.account == p.requester.account && g.covers_vpc(&p.accepter.vpc_id) && g.is_live(now))
-        .min_by_key(|g| (matches!(g.scope, VpcScope::Any), std::cmp::Reverse(g.expires_at.unwrap_or(i64::MAX))))
-}
-
 /// The live endpoint grant for (service, account): the most generous limit wins.
 fn endpoint_grant<'g>(
     grants: &'g [EndpointGrant],
@@ -242,7 +234,7 @@ fn audit_peering(desired: &Desired, f: &mut Findings, p: &Peering, now: i64) {
         return;
     }
     let requester = format!("{}/{} ({})", p.requester.account, p.requester.vpc_id, cidr_list(&p.requester.cidrs));
-    let grant = peering_grant(&desired.peering_grants, p, now);
+    let grant = live_grant(&desired.peering_grants, p, now);
     match &p.status {
         PeeringStatus::PendingAcceptance => {
             if grant.is_none() {
@@ -374,9 +366,9 @@ fn audit_peering_routes(desired: &Desired, f: &mut Findings, scope: &Scope, p: &
         let peer = p.peer_cidrs(side);
         for table in &tables {
             for route in &table.routes {
-                let captured = peer.iter().find(|c| within(&route.destination, c) && &route.destination != *c);
-                let elsewhere = !matches!(route.target, RouteTarget::Local) && !route.target.is_pcx(&p.id);
-                if let (Some(cidr), true) = (captured, elsewhere) {
+                // Equal destinations are the plan's conflicts above; here, the more specific ones.
+                let captured = peer.iter().find(|c| route.captures(c, &p.id) && &route.destination != *c);
+                if let Some(cidr) = captured {
                     f.push(
                         FindingCode::PeeringRouteConflict,
                         &table.id,
@@ -603,17 +595,8 @@ pub fn plan_remediation(desired: &Desired, observed: &Observed) -> Vec<RouteChan
         }
     }
     // Dead or vanished connections that vpcwarden accepted, routed from a managed table here.
-    let routed: BTreeSet<&str> = observed
-        .route_tables
-        .iter()
-        .flat_map(|t| t.routes.iter())
-        .filter_map(|r| match &r.target {
-            RouteTarget::PeeringConnection(id) => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
-    let managed: Vec<&RouteTable> =
-        observed.route_tables.iter().filter(|t| tag.is_none_or(|f| f.matches(&t.tags))).collect();
+    let routed = routed_peerings(&observed.route_tables);
+    let managed = managed_tables(&observed.route_tables, tag);
     for pcx in routed {
         let known = scope.peering(pcx);
         let (dead, ours) = match known {

@@ -1,5 +1,5 @@
 //! Route tables and routes.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use serde::Serialize;
@@ -36,6 +36,16 @@ pub struct Route {
     pub blackhole: bool,
 }
 
+impl Route {
+    /// Whether this route takes traffic meant for `cidr` through `pcx`: a destination equal to or
+    /// inside `cidr` with a target other than `local` and `pcx` itself. A less specific route (a
+    /// default route, a /8 to a transit gateway) loses to the peering's longer prefix and takes
+    /// nothing.
+    pub fn captures(&self, cidr: &IpNet, pcx: &str) -> bool {
+        !matches!(self.target, RouteTarget::Local) && !self.target.is_pcx(pcx) && crate::domain::cidr::within(&self.destination, cidr)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RouteTable {
     pub id: String,
@@ -45,6 +55,11 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
+    /// Whether vpcwarden manages this table under `ROUTE_TABLE_TAG` (`None`: every table).
+    pub fn is_managed(&self, filter: Option<&TagFilter>) -> bool {
+        filter.is_none_or(|f| f.matches(&self.tags))
+    }
+
     pub fn route_to(&self, destination: &IpNet) -> Option<&Route> {
         self.routes.iter().find(|r| &r.destination == destination)
     }
@@ -70,11 +85,31 @@ impl TagFilter {
     }
 }
 
-/// The tables of `vpc_id` that vpcwarden manages under an optional tag filter.
+/// The tables vpcwarden manages among `tables`, whatever their VPC.
+pub fn managed_tables<'a>(
+    tables: impl IntoIterator<Item = &'a RouteTable>,
+    filter: Option<&TagFilter>,
+) -> Vec<&'a RouteTable> {
+    tables.into_iter().filter(|t| t.is_managed(filter)).collect()
+}
+
+/// The tables of `vpc_id` that vpcwarden manages.
 pub fn select_tables<'a>(
     tables: impl IntoIterator<Item = &'a RouteTable>,
     vpc_id: &str,
     filter: Option<&TagFilter>,
 ) -> Vec<&'a RouteTable> {
-    tables.into_iter().filter(|t| t.vpc_id == vpc_id && filter.is_none_or(|f| f.matches(&t.tags))).collect()
+    tables.into_iter().filter(|t| t.vpc_id == vpc_id && t.is_managed(filter)).collect()
+}
+
+/// Every peering connection some route of `tables` points at.
+pub fn routed_peerings(tables: &[RouteTable]) -> BTreeSet<&str> {
+    tables
+        .iter()
+        .flat_map(|t| t.routes.iter())
+        .filter_map(|r| match &r.target {
+            RouteTarget::PeeringConnection(id) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect()
 }

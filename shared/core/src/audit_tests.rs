@@ -1,5 +1,5 @@
 use super::*;
-use crate::core::endpoint::TargetGroupHealth;
+use crate::domain::TargetGroupHealth;
 use crate::domain::peering::MANAGED_TAG;
 use crate::domain::{Route, VpcSide};
 use crate::fixtures::*;

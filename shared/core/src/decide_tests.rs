@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::VpcScope;
+use crate::domain::RouteTarget;
 use crate::fixtures::*;
 
 fn local_table() -> RouteTable {

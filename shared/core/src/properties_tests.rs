@@ -12,10 +12,11 @@ use ipnet::IpNet;
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
 
-use crate::config::UnlistedAction;
-use crate::core::audit::{audit, Desired, Observed};
-use crate::core::endpoint::{decide_connections, Action, Connection, ConnectionState, Focus, Policy};
-use crate::core::{decide, plan_routes, Decision, RouteChange};
+use crate::domain::UnlistedAction;
+use crate::audit::{audit, Desired, Observed};
+use crate::domain::{Connection, ConnectionState};
+use crate::endpoint::{decide_connections, Action, Focus, Policy};
+use crate::{decide, plan_routes, Decision, RouteChange};
 use crate::domain::cidr::within;
 use crate::domain::route::select_tables;
 use crate::domain::{

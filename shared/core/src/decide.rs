@@ -3,7 +3,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::domain::cidr::{overlaps, within};
-use crate::domain::{Peering, PeeringGrant, RouteTable, RouteTarget};
+use crate::domain::{Peering, PeeringGrant, RouteTable, VpcScope};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "decision", rename_all = "lowercase")]
@@ -71,12 +71,7 @@ impl std::fmt::Display for Refusal {
 pub fn decide(peering: &Peering, grants: &[PeeringGrant], accepter_tables: &[&RouteTable], now: i64) -> Decision {
     let requester = &peering.requester;
     let accepter = &peering.accepter;
-    let mut candidates: Vec<&PeeringGrant> =
-        grants.iter().filter(|g| g.account == requester.account && g.covers_vpc(&accepter.vpc_id)).collect();
-    // Specific scope first, then the latest expiry, so the choice does not depend on read order.
-    candidates.sort_by_key(|g| {
-        (matches!(g.scope, crate::domain::VpcScope::Any), std::cmp::Reverse(g.expires_at.unwrap_or(i64::MAX)))
-    });
+    let candidates = candidate_grants(grants, peering);
 
     let Some(first) = candidates.first() else {
         return refuse(Refusal::NoGrant { account: requester.account.clone(), accepter_vpc: accepter.vpc_id.clone() });
@@ -103,6 +98,22 @@ pub fn decide(peering: &Peering, grants: &[PeeringGrant], accepter_tables: &[&Ro
     refuse(first_refusal.expect("at least one live grant was checked"))
 }
 
+/// The grants that could admit `peering`, in the order they are tried: a VPC-specific grant
+/// before `peering#*`, then the latest expiry, so the choice never depends on read order.
+pub fn candidate_grants<'g>(grants: &'g [PeeringGrant], peering: &Peering) -> Vec<&'g PeeringGrant> {
+    let mut candidates: Vec<&PeeringGrant> = grants
+        .iter()
+        .filter(|g| g.account == peering.requester.account && g.covers_vpc(&peering.accepter.vpc_id))
+        .collect();
+    candidates.sort_by_key(|g| (matches!(g.scope, VpcScope::Any), std::cmp::Reverse(g.expires_at.unwrap_or(i64::MAX))));
+    candidates
+}
+
+/// The live grant that speaks for `peering` (the first [`candidate_grants`] that is live).
+pub fn live_grant<'g>(grants: &'g [PeeringGrant], peering: &Peering, now: i64) -> Option<&'g PeeringGrant> {
+    candidate_grants(grants, peering).into_iter().find(|g| g.is_live(now))
+}
+
 fn refuse(reason: Refusal) -> Decision {
     Decision::Refuse { reason }
 }
@@ -124,9 +135,7 @@ pub fn network_refusal(peering: &Peering, accepter_tables: &[&RouteTable]) -> Op
             return Some(Refusal::CidrOverlapsAccepter { cidr: *cidr, accepter_cidr: *accepter_cidr });
         }
         for table in accepter_tables {
-            let captured = table.routes.iter().find(|r| {
-                !matches!(r.target, RouteTarget::Local) && !r.target.is_pcx(&peering.id) && within(&r.destination, cidr)
-            });
+            let captured = table.routes.iter().find(|r| r.captures(cidr, &peering.id));
             if let Some(route) = captured {
                 return Some(Refusal::CidrAlreadyRouted {
                     cidr: *cidr,

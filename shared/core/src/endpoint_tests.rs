@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::TargetGroupHealth;
 use crate::fixtures::{NOW, PEER};
 
 // Endpoint fixtures live here rather than in fixtures.rs: only these tests use them.

@@ -1,101 +1,13 @@
-//! Pure endpoint-connection decisions (issue 4): which PrivateLink connections of a service to
-//! accept, reject or leave, which allowed principals the service should have, and what the state
-//! read back after acting says about each action. No I/O, no SDK types.
+//! Pure endpoint-connection decisions: which PrivateLink connections of a service to accept,
+//! reject or leave, which allowed principals the service should have, and what the state read
+//! back after acting says about each action.
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::config::UnlistedAction;
+use crate::domain::{Connection, ConnectionState, Failure, LoadBalancerHealth, UnlistedAction};
 use crate::domain::ids::is_account_id;
 use crate::domain::EndpointGrant;
-
-/// The state of an endpoint connection, as the service owner sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(into = "String")]
-pub enum ConnectionState {
-    PendingAcceptance,
-    /// Accepted, on its way to `available`.
-    Pending,
-    Available,
-    Partial,
-    Deleting,
-    Deleted,
-    Rejected,
-    Failed,
-    Expired,
-    Other(String),
-}
-
-impl ConnectionState {
-    /// THE one place endpoint-connection states are compared. The EC2 API sends camelCase
-    /// (`pendingAcceptance`) while aws-sdk-ec2's enum is PascalCase, so the SDK hands us
-    /// `State::Unknown("pendingAcceptance")`: callers pass `state.as_str()` and this matches
-    /// case-insensitively.
-    pub fn parse(state: &str) -> Self {
-        match state.trim().to_ascii_lowercase().as_str() {
-            "pendingacceptance" => Self::PendingAcceptance,
-            "pending" => Self::Pending,
-            "available" => Self::Available,
-            "partial" => Self::Partial,
-            "deleting" => Self::Deleting,
-            "deleted" => Self::Deleted,
-            "rejected" => Self::Rejected,
-            "failed" => Self::Failed,
-            "expired" => Self::Expired,
-            _ => Self::Other(state.to_string()),
-        }
-    }
-
-    /// The API's spelling.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::PendingAcceptance => "pendingAcceptance",
-            Self::Pending => "pending",
-            Self::Available => "available",
-            Self::Partial => "partial",
-            Self::Deleting => "deleting",
-            Self::Deleted => "deleted",
-            Self::Rejected => "rejected",
-            Self::Failed => "failed",
-            Self::Expired => "expired",
-            Self::Other(s) => s,
-        }
-    }
-
-    /// Connected or about to be: counts against the account's `max_endpoints`.
-    pub fn holds_a_slot(&self) -> bool {
-        matches!(self, Self::Available | Self::Pending | Self::Partial)
-    }
-
-    /// Will never carry traffic again (or is on its way out).
-    pub fn is_gone(&self) -> bool {
-        matches!(self, Self::Deleting | Self::Deleted | Self::Rejected | Self::Failed | Self::Expired)
-    }
-}
-
-impl From<ConnectionState> for String {
-    fn from(s: ConnectionState) -> Self {
-        s.as_str().to_string()
-    }
-}
-
-impl std::fmt::Display for ConnectionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One consumer endpoint's connection to one of our endpoint services.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Connection {
-    pub endpoint_id: String,
-    pub service_id: String,
-    /// The consumer account (the endpoint's owner).
-    pub account: String,
-    pub state: ConnectionState,
-    /// Epoch seconds; the oldest pending connections are accepted first under a quota.
-    pub created_at: Option<i64>,
-}
 
 /// The configured behaviour (UNLISTED_ACTION, REVOKE_ON_REMOVAL).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -372,21 +284,6 @@ pub fn plan_principals(
     }
 }
 
-/// Health of one target group behind a service's load balancer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TargetGroupHealth {
-    pub arn: String,
-    pub healthy: u32,
-    pub total: u32,
-}
-
-/// Health of one load balancer of a service.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LoadBalancerHealth {
-    pub arn: String,
-    pub target_groups: Vec<TargetGroupHealth>,
-}
-
 /// Warnings (never actions): a load balancer without target groups, or a target group without a
 /// healthy target, means a consumer accepted now connects to nothing.
 pub fn health_warnings(service_id: &str, lbs: &[LoadBalancerHealth]) -> Vec<String> {
@@ -406,14 +303,6 @@ pub fn health_warnings(service_id: &str, lbs: &[LoadBalancerHealth]) -> Vec<Stri
         }
     }
     warnings
-}
-
-/// An item of `Unsuccessful[]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Failure {
-    pub endpoint_id: String,
-    pub code: String,
-    pub message: String,
 }
 
 /// What became of one accept or reject, judged by the state read back afterwards (the truth).
@@ -467,6 +356,54 @@ pub fn outcome(action: Action, failure: Option<&Failure>, after: Option<&Connect
             ),
         },
     }
+}
+
+/// How a run's answer lists a connection once the state has been read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listed {
+    /// Accepted by this run's call (with DRY_RUN: would be).
+    Accepted,
+    /// Rejected or disconnected by this run's call (with DRY_RUN: would be).
+    Rejected,
+    /// Left pending.
+    Pending,
+    /// None of those: connected, settled, or done by someone else first.
+    Elsewhere,
+}
+
+/// A verdict after acting: what the state read back says of it, and how the answer lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judged {
+    pub outcome: Option<Outcome>,
+    pub listed: Listed,
+}
+
+/// Judges one verdict after the run acted. `failure` is its `Unsuccessful[]` item, `after` the
+/// states read back (`None`: not read — a dry run, or nothing acted on). Only what this run's
+/// call did counts as accepted or rejected by it: a connection a concurrent run settled first is
+/// already done, not listed as ours.
+pub fn judge(
+    v: &Verdict,
+    failure: Option<&Failure>,
+    after: Option<&BTreeMap<String, ConnectionState>>,
+    dry_run: bool,
+) -> Judged {
+    let outcome = match (after, v.action) {
+        (_, Action::Leave) | (None, _) => None,
+        (Some(after), action) => Some(outcome(action, failure, after.get(&v.endpoint_id))),
+    };
+    let done = match &outcome {
+        Some(Outcome::Done { .. }) => true,
+        None => dry_run,
+        _ => false,
+    };
+    let listed = match v.action {
+        Action::Accept if done => Listed::Accepted,
+        Action::Reject if done => Listed::Rejected,
+        Action::Leave if v.state == ConnectionState::PendingAcceptance => Listed::Pending,
+        _ => Listed::Elsewhere,
+    };
+    Judged { outcome, listed }
 }
 
 #[cfg(test)]

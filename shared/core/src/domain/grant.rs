@@ -2,6 +2,8 @@
 use ipnet::IpNet;
 use serde::Serialize;
 
+use super::allowlist::AllowlistKey;
+
 /// Which accepter VPC a peering grant covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,5 +63,15 @@ impl PeeringGrant {
 impl EndpointGrant {
     pub fn is_live(&self, now: i64) -> bool {
         is_live(self.expires_at, now)
+    }
+}
+
+impl Grant {
+    /// Where the grant lies in the allowlist.
+    pub fn key(&self) -> AllowlistKey {
+        match self {
+            Grant::Peering(g) => AllowlistKey::Peering { scope: g.scope.clone(), account: g.account.clone() },
+            Grant::Endpoint(g) => AllowlistKey::Endpoint { service_id: g.service_id.clone(), account: g.account.clone() },
+        }
     }
 }

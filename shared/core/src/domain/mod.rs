@@ -1,14 +1,22 @@
 //! Domain types shared by the pure core, the adapters and the reports. No SDK types here.
+pub mod allowlist;
 pub mod cidr;
+pub mod endpoint;
 pub mod finding;
 pub mod grant;
 pub mod ids;
+pub mod ledger;
 pub mod peering;
+pub mod policy;
 pub mod route;
 pub mod vpc;
 
+pub use allowlist::AllowlistKey;
+pub use endpoint::{Connection, ConnectionState, Failure, LoadBalancerHealth, TargetGroupHealth};
 pub use finding::{Finding, FindingCode, Severity};
 pub use grant::{EndpointGrant, Grant, PeeringGrant, VpcScope};
+pub use ledger::{LedgerAction, LedgerKey};
 pub use peering::{Peering, PeeringStatus, Side, VpcSide};
+pub use policy::UnlistedAction;
 pub use route::{Route, RouteTable, RouteTarget, TagFilter};
 pub use vpc::Vpc;

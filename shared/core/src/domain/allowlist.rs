@@ -1,0 +1,81 @@
+//! The allowlist's item keys (DESIGN.md "Allowlist"): `pk`/`sk` of a grant, parsed and written
+//! in this one place by the table adapter, the stream parser and the CLI.
+use super::grant::VpcScope;
+use super::ids::{is_account_id, is_endpoint_service_id, is_vpc_id};
+
+/// What an allowlist item is, by its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowlistKey {
+    /// `peering#<vpc-id|*>` / `account#<12 digits>`.
+    Peering { scope: VpcScope, account: String },
+    /// `endpoint#<vpce-svc-id>` / `account#<12 digits>`.
+    Endpoint { service_id: String, account: String },
+}
+
+/// The shape the key of a grant must have, for error messages.
+pub const GRANT_KEY_SHAPE: &str = "peering#<vpc-id|*> or endpoint#<vpce-svc-id>, with account#<12 digits>";
+
+impl AllowlistKey {
+    /// Reads a key, naming what is wrong with it.
+    pub fn parse(pk: &str, sk: &str) -> Result<Self, String> {
+        let account = sk
+            .strip_prefix("account#")
+            .filter(|a| is_account_id(a))
+            .ok_or("sk must be account#<12 digits>")?
+            .to_string();
+        match pk.split_once('#') {
+            Some(("peering", "*")) => Ok(AllowlistKey::Peering { scope: VpcScope::Any, account }),
+            Some(("peering", vpc)) if is_vpc_id(vpc) => {
+                Ok(AllowlistKey::Peering { scope: VpcScope::Vpc(vpc.to_string()), account })
+            }
+            Some(("peering", _)) => Err("pk must be peering#<vpc-id> or peering#*".into()),
+            Some(("endpoint", service)) if is_endpoint_service_id(service) => {
+                Ok(AllowlistKey::Endpoint { service_id: service.to_string(), account })
+            }
+            _ => Err("pk must be peering#<vpc-id|*> or endpoint#<vpce-svc-id>".into()),
+        }
+    }
+
+    pub fn pk(&self) -> String {
+        match self {
+            AllowlistKey::Peering { scope: VpcScope::Any, .. } => "peering#*".into(),
+            AllowlistKey::Peering { scope: VpcScope::Vpc(v), .. } => format!("peering#{v}"),
+            AllowlistKey::Endpoint { service_id, .. } => format!("endpoint#{service_id}"),
+        }
+    }
+
+    pub fn sk(&self) -> String {
+        match self {
+            AllowlistKey::Peering { account, .. } | AllowlistKey::Endpoint { account, .. } => {
+                format!("account#{account}")
+            }
+        }
+    }
+
+    /// Whether a partition key holds peering grants (whatever else is wrong with it).
+    pub fn is_peering_pk(pk: &str) -> bool {
+        pk.starts_with("peering#")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_bad_ones_are_named() {
+        let keys = [
+            AllowlistKey::Peering { scope: VpcScope::Any, account: "222222222222".into() },
+            AllowlistKey::Peering { scope: VpcScope::Vpc("vpc-0a1b2c3d".into()), account: "222222222222".into() },
+            AllowlistKey::Endpoint { service_id: "vpce-svc-0a1b2c3d4e".into(), account: "222222222222".into() },
+        ];
+        for key in keys {
+            assert_eq!(AllowlistKey::parse(&key.pk(), &key.sk()), Ok(key));
+        }
+        let err = |pk, sk| AllowlistKey::parse(pk, sk).unwrap_err();
+        assert_eq!(err("peering#*", "account#12"), "sk must be account#<12 digits>");
+        assert_eq!(err("peering#vpc-XY", "account#222222222222"), "pk must be peering#<vpc-id> or peering#*");
+        assert!(err("endpoint#svc-1", "account#222222222222").contains("endpoint#<vpce-svc-id>"));
+        assert!(err("grant", "account#222222222222").contains("pk must be"));
+    }
+}

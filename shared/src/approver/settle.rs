@@ -1,0 +1,243 @@
+//! Settling the target services, in steps that each return a value: load (all or nothing: fail
+//! closed) → decide (pure) → record the decisions → act (one Accept and one Reject call per
+//! service, principals kept in step) → read back → judge (pure) → record the failures.
+use std::collections::{BTreeMap, HashMap};
+
+use futures::{StreamExt, TryStreamExt};
+use serde_json::json;
+
+use super::answer::{Answer, ConnectionAnswer, FailureAnswer, ServiceAnswer};
+use super::event::Trigger;
+use super::{ledger_action, ledger_key, Approver, Target, CONCURRENCY};
+use crate::aws::endpoints::LIVE_STATES;
+use crate::clock;
+use crate::domain::{Connection, ConnectionState, EndpointGrant, Failure, LedgerAction};
+use crate::error::{Error, Result};
+use vpcwarden_core::endpoint::{batches, decide_connections, judge, outcome, Action, Listed, Outcome, Reason, Verdict};
+
+/// A service's decisions, and what became of them.
+struct Plan<'t> {
+    target: &'t Target,
+    grants: Vec<EndpointGrant>,
+    verdicts: Vec<Verdict>,
+    failures: Vec<(Action, Failure)>,
+    answer: ServiceAnswer,
+}
+
+/// What went wrong in a run (with whether a retry can help): the run still finishes.
+type Errors = Vec<(String, bool)>;
+
+/// Settles `targets`; the answer says what was decided and done, the error what failed.
+pub(super) async fn settle(
+    ctx: &Approver,
+    trigger: &Trigger,
+    targets: &[Target],
+    partition: &str,
+    answer: &mut Answer,
+) -> Result<()> {
+    let (grants, connections) = load(ctx, targets, answer).await?;
+    let now = clock::now_epoch();
+    let mut plans = decide(ctx, targets, grants, &connections, now);
+    ctx.record_decisions(trigger.name(), &plans).await?;
+    let (attempted, mut errors) = act(ctx, &mut plans, partition, now).await;
+    let after = read_back(ctx, &plans, &mut errors).await;
+    let failed = judge_all(ctx, &mut plans, after.as_ref(), &mut errors);
+    record_failures(ctx, &failed, &mut errors).await;
+    answer.services = plans.into_iter().map(|p| p.answer).collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    answer.errors = errors.iter().map(|(m, _)| m.clone()).collect();
+    Err(Error::Partial {
+        failed: errors.len(),
+        total: attempted.max(errors.len()),
+        retryable: errors.iter().any(|(_, r)| *r),
+        errors: errors.into_iter().map(|(m, _)| m).collect(),
+    })
+}
+
+/// Every grant of every target and the live connections: nothing is decided on a partial read.
+async fn load(
+    ctx: &Approver,
+    targets: &[Target],
+    answer: &mut Answer,
+) -> Result<(HashMap<String, Vec<EndpointGrant>>, Vec<Connection>)> {
+    let grants = ctx.load_grants(targets, answer).await?;
+    let ids: Vec<String> = targets.iter().map(|t| t.service.id.clone()).collect();
+    let connections = ctx.endpoints.connections(&ids, Some(&LIVE_STATES)).await?;
+    for malformed in &answer.malformed_grants {
+        tracing::error!(item = %malformed, "malformed allowlist item: it grants nothing");
+    }
+    Ok((grants, connections))
+}
+
+fn decide<'t>(
+    ctx: &Approver,
+    targets: &'t [Target],
+    mut grants: HashMap<String, Vec<EndpointGrant>>,
+    connections: &[Connection],
+    now: i64,
+) -> Vec<Plan<'t>> {
+    let policy = ctx.policy();
+    targets
+        .iter()
+        .map(|t| {
+            let grants = grants.remove(&t.service.id).unwrap_or_default();
+            let verdicts = decide_connections(&t.service.id, connections, &grants, &policy, &t.focus, now);
+            let answer = ServiceAnswer { service_id: t.service.id.clone(), ..ServiceAnswer::default() };
+            Plan { target: t, grants, verdicts, failures: Vec::new(), answer }
+        })
+        .collect()
+}
+
+/// Warnings, the calls, and the principals of each service; how many things were attempted.
+async fn act(ctx: &Approver, plans: &mut [Plan<'_>], partition: &str, now: i64) -> (usize, Errors) {
+    let mut errors = Vec::new();
+    let mut attempted = 0usize;
+    for plan in plans {
+        let (accept, reject) = batches(&plan.verdicts);
+        attempted += accept.len() + reject.len();
+        plan.answer.warnings = ctx.service_warnings(&plan.target.service, !accept.is_empty()).await;
+        for w in &plan.answer.warnings {
+            tracing::warn!(warning = %w);
+        }
+        if !ctx.dry_run() {
+            plan.failures = ctx.call(&plan.target.service.id, accept, reject).await;
+        }
+        if ctx.config.sync_principals {
+            attempted += 1;
+            match ctx.sync_principals(&plan.target.service.id, &plan.grants, partition, now).await {
+                Ok(change) => plan.answer.principals = Some(change),
+                Err(e) => {
+                    let message = format!("{}: allowed principals not synchronised: {e}", plan.target.service.id);
+                    tracing::error!(error = %message);
+                    plan.answer.errors.push(message.clone());
+                    errors.push((message, e.is_retryable()));
+                }
+            }
+        }
+    }
+    (attempted, errors)
+}
+
+/// The states after acting (the truth), for the services acted on; `None` in a dry run.
+async fn read_back(
+    ctx: &Approver,
+    plans: &[Plan<'_>],
+    errors: &mut Errors,
+) -> Option<BTreeMap<String, ConnectionState>> {
+    let acted: Vec<String> = plans
+        .iter()
+        .filter(|p| p.verdicts.iter().any(|v| v.action != Action::Leave))
+        .map(|p| p.target.service.id.clone())
+        .collect();
+    if ctx.dry_run() || acted.is_empty() {
+        return None;
+    }
+    match ctx.endpoints.connections(&acted, None).await {
+        Ok(list) => Some(list.into_iter().map(|c| (c.endpoint_id, c.state)).collect()),
+        Err(e) => {
+            errors.push((format!("the state after acting cannot be read back: {e}"), true));
+            None
+        }
+    }
+}
+
+/// A verdict whose action did not take effect, for the ledger.
+struct Unresolved {
+    verdict: Verdict,
+    service: String,
+    code: String,
+    message: String,
+}
+
+/// Fills each service's answer from the judged verdicts; the actions that did not take effect.
+fn judge_all(
+    ctx: &Approver,
+    plans: &mut [Plan<'_>],
+    after: Option<&BTreeMap<String, ConnectionState>>,
+    errors: &mut Errors,
+) -> Vec<Unresolved> {
+    let mut unresolved = Vec::new();
+    for plan in plans {
+        let failures: HashMap<&str, &Failure> =
+            plan.failures.iter().map(|(_, f)| (f.endpoint_id.as_str(), f)).collect();
+        for v in &plan.verdicts {
+            let judged = judge(v, failures.get(v.endpoint_id.as_str()).copied(), after, ctx.dry_run());
+            let listed = match judged.listed {
+                Listed::Accepted => Some(&mut plan.answer.accepted),
+                Listed::Rejected => Some(&mut plan.answer.rejected),
+                Listed::Pending => Some(&mut plan.answer.pending),
+                Listed::Elsewhere => None,
+            };
+            listed.into_iter().for_each(|list| list.push(v.endpoint_id.clone()));
+            if let Some(Outcome::Failed { code, message, .. }) = &judged.outcome {
+                let text = format!("{} {}: {code}: {message}", v.action.as_str(), v.endpoint_id);
+                tracing::error!(service = %plan.target.service.id, error = %text);
+                plan.answer.errors.push(text.clone());
+                errors.push((text, true));
+                let (code, message) = (code.clone(), message.clone());
+                unresolved.push(Unresolved { verdict: v.clone(), service: plan.target.service.id.clone(), code, message });
+            }
+            if !matches!(v.reason, Reason::Connected | Reason::Settled { .. }) {
+                plan.answer.connections.push(ConnectionAnswer::of(v, judged.outcome));
+            }
+        }
+        for (action, failure) in &plan.failures {
+            let judged = after.map(|after| outcome(*action, Some(failure), after.get(&failure.endpoint_id)));
+            plan.answer.failures.push(FailureAnswer { action: *action, failure: failure.clone(), outcome: judged });
+        }
+    }
+    unresolved
+}
+
+/// The actions that did not take effect go to the ledger too (`accept-failed`, `reject-failed`).
+async fn record_failures(ctx: &Approver, unresolved: &[Unresolved], errors: &mut Errors) {
+    let dry_run = ctx.dry_run();
+    let records = unresolved.iter().map(|u| async move {
+        let action = match ledger_action(&u.verdict) {
+            LedgerAction::Accepted => LedgerAction::AcceptFailed,
+            _ => LedgerAction::RejectFailed,
+        };
+        let details = json!({"service_id": u.service, "account": u.verdict.account});
+        let reason = Some(format!("{}: {}", u.code, u.message));
+        ctx.ledger.record(&ledger_key(&u.verdict.endpoint_id), action, reason, dry_run, details).await
+    });
+    let recorded: Vec<Result<_>> = futures::stream::iter(records).buffer_unordered(CONCURRENCY).collect().await;
+    for r in recorded {
+        if let Err(e) = r {
+            errors.push((format!("ledger: {e}"), e.is_retryable()));
+        }
+    }
+}
+
+impl Approver {
+    /// One ledger record per decision, before anything is changed.
+    async fn record_decisions(&self, trigger: &str, plans: &[Plan<'_>]) -> Result<()> {
+        let dry_run = self.dry_run();
+        let records = plans.iter().flat_map(|p| {
+            p.verdicts.iter().filter(|v| v.is_decision()).map(move |v| {
+                let details = json!({
+                    "service_id": p.target.service.id,
+                    "account": v.account,
+                    "state": v.state,
+                    "reason": v.reason,
+                    "trigger": trigger,
+                    "grant_expired_by_ttl": p.target.expired.contains(&v.account),
+                });
+                async move {
+                    let key = ledger_key(&v.endpoint_id);
+                    let reason = Some(v.reason.to_string());
+                    let action = ledger_action(v);
+                    if v.action == Action::Leave {
+                        // Left pending: repeated on every sweep, recorded once per change.
+                        self.ledger.record_unless_repeated(&key, action, reason, dry_run, details).await.map(|_| ())
+                    } else {
+                        self.ledger.record(&key, action, reason, dry_run, details).await.map(|_| ())
+                    }
+                }
+            })
+        });
+        futures::stream::iter(records).buffer_unordered(CONCURRENCY).try_for_each(|_| async { Ok(()) }).await
+    }
+}
