@@ -102,10 +102,6 @@ pub fn format_time(epoch: i64) -> String {
         .unwrap_or_else(|| epoch.to_string())
 }
 
-pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,10 @@
-//! Plain-text tables: columns padded to their widest cell, a header, no decoration.
+//! What the CLI prints: plain-text tables (columns padded to their widest cell, a header, no
+//! decoration) and pretty JSON.
+use serde_json::Value;
+
+pub fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).expect("JSON values always serialise")
+}
 
 pub struct Table {
     header: Vec<&'static str>,

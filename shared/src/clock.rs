@@ -13,7 +13,7 @@ pub fn now_epoch() -> i64 {
 }
 
 /// An instant as RFC 3339 (UTC, with the nanoseconds the instant has).
-pub fn rfc3339(epoch_nanos: i128) -> String {
+pub(crate) fn rfc3339(epoch_nanos: i128) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(epoch_nanos)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
         .format(&Rfc3339)

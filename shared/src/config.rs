@@ -2,8 +2,8 @@
 //! missing or malformed variable is an error that names it.
 use std::time::Duration;
 
-pub use crate::domain::UnlistedAction;
 use crate::domain::TagFilter;
+pub use crate::domain::UnlistedAction;
 use crate::error::{Error, Result};
 
 /// Reads variables through a lookup function so tests need not touch the process environment.
@@ -335,7 +335,7 @@ fn parse_accounts(v: &str) -> Result<Vec<String>, String> {
 }
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`…
-pub fn is_region(s: &str) -> bool {
+pub(crate) fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))

@@ -26,9 +26,10 @@ pub enum Error {
     #[error("{pcx} was accepted but is not active after {waited:?}; the next sweep wires its routes")]
     NotActiveYet { pcx: String, waited: std::time::Duration },
 
-    /// A batch read that kept answering part of its keys as unprocessed (throttled).
-    #[error("{operation} kept returning unprocessed keys: {what}")]
-    Unprocessed { operation: &'static str, what: String },
+    /// A call AWS answered without doing all it was asked (keys left unprocessed, a
+    /// `ReturnValue` of false): worth a retry.
+    #[error("{operation} did not complete: {what}")]
+    Incomplete { operation: &'static str, what: String },
 
     /// Some items of a batch (e.g. one pcx of a sweep) failed; the rest were done.
     #[error("{failed} of {total} items failed: {}", .errors.join("; "))]
@@ -57,7 +58,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Aws { retryable, .. } | Error::Partial { retryable, .. } => *retryable,
-            Error::NotActiveYet { .. } | Error::Unprocessed { .. } => true,
+            Error::NotActiveYet { .. } | Error::Incomplete { .. } => true,
             Error::Config(_) | Error::BadEvent(_) | Error::Unexpected(_) => false,
         }
     }
@@ -108,7 +109,7 @@ fn describe_dispatch(d: &aws_smithy_runtime_api::client::result::DispatchFailure
 }
 
 /// An error and its causes on one line (credential errors hide the STS answer in a source).
-pub fn source_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn source_chain(err: &dyn std::error::Error) -> String {
     let mut parts = vec![err.to_string()];
     let mut cur = err.source();
     while let Some(e) = cur {
@@ -138,7 +139,7 @@ impl From<Error> for Diagnostic {
             Error::Unexpected(_) => "Unexpected",
             Error::Partial { .. } => "Partial",
             Error::NotActiveYet { .. } => "NotActiveYet",
-            Error::Unprocessed { .. } => "Unprocessed",
+            Error::Incomplete { .. } => "Incomplete",
         };
         let class = if e.is_retryable() { "Retryable" } else { "NonRetryable" };
         Diagnostic { error_type: format!("{class}.{kind}"), error_message: e.to_string() }

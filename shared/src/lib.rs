@@ -10,6 +10,8 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod error;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod event_shapes;
 pub mod report;
 pub mod routes;
 pub mod telemetry;

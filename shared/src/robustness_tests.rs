@@ -1,18 +1,15 @@
-//! Fuzz-style robustness (issue 8, "Bad input"), with proptest since `cargo fuzz` needs a
+//! Fuzz-style robustness ("Bad input"), with proptest since `cargo fuzz` needs a
 //! nightly toolchain: every event parser, the SNS message body, configuration parsing and
 //! allowlist item decoding get arbitrary and mutated input. None may panic; every refusal is a
 //! non-retryable error that says what is wrong; whatever is accepted is well-formed.
 //!
-//! The seed corpus is the real event shapes the e2e tests deliver (tests/src/events.rs and
-//! tests/src/privatelink.rs), copied here because this crate cannot depend on the test harness.
+//! The seed corpus is the real event shapes the e2e tests deliver (`crate::event_shapes`).
 //!
-//! Executions per run: `CASES` per property (see each `proptest!` block), reported by issue 8.
-use std::collections::HashMap;
-
+//! Executions per run: `CASES` per property (see each `proptest!` block).
 use aws_sdk_dynamodb::types::AttributeValue;
 use proptest::collection::{hash_map, vec};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::acceptor::event as acceptor;
 use crate::approver::event as approver;
@@ -22,10 +19,9 @@ use crate::config::{AcceptorConfig, ApproverConfig, AuditorConfig, Env};
 use crate::domain::ids::{is_account_id, is_endpoint_service_id, is_pcx_id};
 use crate::domain::{Grant, VpcScope};
 use crate::error::Error;
+use crate::event_shapes::{self as shapes, cloudtrail_peering, schedule, sns_event_with_message};
 
 const CASES: u32 = 1024;
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
 const PCX: &str = "pcx-0a1b2c3d4e5f60718";
 const SVC: &str = "vpce-svc-0123456789abcdef0";
 const VPCE: &str = "vpce-0123456789abcdef0";
@@ -33,104 +29,12 @@ const VENDOR: &str = "210987654321";
 
 // -- seed corpus ------------------------------------------------------------------------------
 
-fn schedule() -> Value {
-    json!({
-        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": ACCOUNT, "time": "2026-11-26T03:00:00Z", "region": REGION,
-        "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/vpcwarden-sweep")], "detail": {}
-    })
-}
-
-fn cloudtrail_peering(event_name: &str, pcx: &str) -> Value {
-    let (request, response) = if event_name == "CreateVpcPeeringConnection" {
-        (
-            json!({"vpcId": "vpc-0a1b2c3d", "peerVpcId": "vpc-0e1f2a3b", "peerOwnerId": ACCOUNT}),
-            json!({"requestId": "c0ffee00-0000-4000-8000-000000000001",
-                   "vpcPeeringConnection": {"vpcPeeringConnectionId": pcx,
-                       "status": {"code": "initiating-request", "message": "Initiating Request to 123456789012"}}}),
-        )
-    } else {
-        (
-            json!({"vpcPeeringConnectionId": pcx}),
-            json!({"requestId": "c0ffee00-0000-4000-8000-000000000002", "_return": true}),
-        )
-    };
-    json!({
-        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602", "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.ec2", "account": ACCOUNT, "time": "2026-11-26T03:00:00Z", "region": REGION, "resources": [],
-        "detail": {
-            "eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "accountId": ACCOUNT},
-            "eventTime": "2026-11-26T03:00:00Z", "eventSource": "ec2.amazonaws.com", "eventName": event_name,
-            "awsRegion": REGION, "sourceIPAddress": "203.0.113.10", "userAgent": "aws-cli/2.15.0",
-            "requestParameters": request, "responseElements": response, "eventType": "AwsApiCall",
-            "managementEvent": true, "recipientAccountId": ACCOUNT
-        }
-    })
-}
-
 fn sns_message(event: &str, state: &str) -> Value {
-    json!({
-        "eventType": event, "notificationType": event, "serviceId": SVC, "vpcEndpointId": VPCE,
-        "vpcEndpointOwner": VENDOR, "vpcEndpointState": state,
-        "vpcEndpointConnectionId": "vpce-con-0123456789abcdef0",
-        "connectionNotificationId": "vpce-nfn-0123456789abcdef0", "region": REGION,
-        "timestamp": "2026-01-01T00:00:00.000Z"
-    })
-}
-
-fn sns_event_with_message(message: &str) -> Value {
-    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:vpce-events");
-    json!({"Records": [{
-        "EventSource": "aws:sns", "EventVersion": "1.0",
-        "EventSubscriptionArn": format!("{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
-        "Sns": {
-            "Type": "Notification", "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-            "TopicArn": topic, "Subject": "VPC Endpoint Connection Notification",
-            "Message": message, "Timestamp": "2026-01-01T00:00:00.000Z",
-            "SignatureVersion": "1", "Signature": "EXAMPLE",
-            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
-            "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
-            "MessageAttributes": {}
-        }
-    }]})
-}
-
-fn attr_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        AttributeValue::Ss(set) => json!({ "SS": set }),
-        AttributeValue::Ns(set) => json!({ "NS": set }),
-        AttributeValue::Null(_) => json!({ "NULL": true }),
-        AttributeValue::L(list) => json!({ "L": list.iter().map(attr_json).collect::<Vec<_>>() }),
-        AttributeValue::M(map) => json!({ "M": item_json(map) }),
-        _ => json!({ "S": "unsupported" }),
-    }
-}
-
-fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect::<Map<_, _>>())
+    shapes::sns_message(event, SVC, VPCE, VENDOR, state)
 }
 
 fn stream_record(event_name: &str, image: &Item, ttl: bool) -> Value {
-    let keys: Item =
-        image.iter().filter(|(k, _)| *k == "pk" || *k == "sk").map(|(k, v)| (k.clone(), v.clone())).collect();
-    let mut change = json!({
-        "ApproximateCreationDateTime": 1_767_225_600.0, "Keys": item_json(&keys), "SequenceNumber": "100",
-        "SizeBytes": 120, "StreamViewType": "NEW_AND_OLD_IMAGES"
-    });
-    let key = if event_name == "REMOVE" { "OldImage" } else { "NewImage" };
-    change[key] = item_json(image);
-    let mut record = json!({
-        "eventID": "evt-1", "eventName": event_name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-        "awsRegion": REGION, "dynamodb": change,
-        "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/allowlist/stream/2026-01-01T00:00:00.000")
-    });
-    if ttl {
-        record["userIdentity"] = json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
-    }
-    record
+    shapes::stream_record(event_name, image, ttl, 100)
 }
 
 fn endpoint_grant_item() -> Item {

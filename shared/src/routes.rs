@@ -29,8 +29,12 @@ pub enum RouteOutcome {
     /// Already as planned: someone (a sweep, a person) got there first.
     Unchanged,
     /// The destination is routed to another target: left untouched.
-    Conflict { existing: RouteTarget },
-    Failed { error: String },
+    Conflict {
+        existing: RouteTarget,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// One change of a plan, on one side of its connection, and what became of it.
@@ -43,7 +47,7 @@ pub struct Executed {
 
 /// Carries out `plan` on `side` (its tables are reached through `ec2`): every change gets an
 /// outcome, in the order of (route table, destination). A dry run calls nothing.
-pub async fn execute(ec2: &Ec2, side: Side, plan: Vec<RouteChange>, dry_run: bool) -> Vec<Executed> {
+pub(crate) async fn execute(ec2: &Ec2, side: Side, plan: Vec<RouteChange>, dry_run: bool) -> Vec<Executed> {
     let mut done: Vec<Executed> = futures::stream::iter(plan)
         .map(|change| async move {
             let outcome = if dry_run { RouteOutcome::Planned } else { call(ec2, &change).await };

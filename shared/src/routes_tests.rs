@@ -48,21 +48,19 @@ async fn a_failed_call_fails_only_its_change() {
     let created = mock!(Client::create_route)
         .match_requests(|r| r.route_table_id() == Some("rtb-1"))
         .then_output(|| CreateRouteOutput::builder().build());
-    let refused = mock!(Client::create_route)
-        .match_requests(|r| r.route_table_id() == Some("rtb-2"))
-        .then_http_response(|| {
+    let refused =
+        mock!(Client::create_route).match_requests(|r| r.route_table_id() == Some("rtb-2")).then_http_response(|| {
             aws_smithy_runtime_api::http::Response::new(
                 aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
                 aws_smithy_types::body::SdkBody::from(ec2_error("UnauthorizedOperation")),
             )
         });
-    let gone = mock!(Client::delete_route)
-        .then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-                aws_smithy_types::body::SdkBody::from(ec2_error("InvalidRoute.NotFound")),
-            )
-        });
+    let gone = mock!(Client::delete_route).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::from(ec2_error("InvalidRoute.NotFound")),
+        )
+    });
     let ec2 = Ec2::new(client!(RuleMode::MatchAny, &[&created, &refused, &gone]));
     let plan = vec![create("rtb-1", "10.1.0.0/16"), create("rtb-2", "10.1.0.0/16"), delete("rtb-3", "10.9.0.0/16")];
     let done = execute(&ec2, Side::Requester, plan, false).await;
@@ -130,7 +128,8 @@ fn records_group_outcomes_per_connection_and_kind() {
     assert_eq!(remediation.len(), 1);
     assert_eq!(remediation[0].action, LedgerAction::RoutesRestored);
     assert_eq!(remediation[0].reason.as_deref(), Some("remediation of PEERING_ROUTE_MISSING"));
-    let removed = records(Purpose::Remediation, None, &[executed(delete("rtb-1", "10.1.0.0/16"), RouteOutcome::Done)], &context);
+    let removed =
+        records(Purpose::Remediation, None, &[executed(delete("rtb-1", "10.1.0.0/16"), RouteOutcome::Done)], &context);
     assert_eq!(removed[0].action, LedgerAction::RoutesRemoved);
     assert_eq!(removed[0].reason.as_deref(), Some("remediation of PEERING_ROUTE_BLACKHOLE"));
     let planned = [executed(create("rtb-1", "10.1.0.0/16"), RouteOutcome::Planned)];

@@ -1,4 +1,4 @@
-"""Trust policies of the member-account roles (issue 8, security): each role can be assumed only
+"""Trust policies of the member-account roles (security): each role can be assumed only
 by the one function role of the deployment that needs it (peering-acceptor: requester role;
 drift-auditor: audit role), from the deployment account, and only inside the organisation when
 an organisation id is given. No wildcard principal, no other action than sts:AssumeRole.

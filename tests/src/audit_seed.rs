@@ -23,8 +23,9 @@ pub const FOURTH: &str = "444444444444";
 pub const STRANGER: &str = "555555555555";
 pub const UNLISTED_PRINCIPAL: &str = "666666666666";
 
-fn epoch_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+/// The drift-auditor answer's counts by finding code.
+pub fn findings_by_code(answer: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    answer["findings"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect()
 }
 
 /// Accepts `pcx` as its accepter (`accepter.account`, `accepter.region`).
@@ -254,7 +255,7 @@ pub async fn every_code_estate(aws: &Aws) {
     let provider = privatelink::provider(aws, true).await;
     let principals = ["*".to_string(), principal(PEER), principal(UNLISTED_PRINCIPAL)];
     let svc = privatelink::service(aws, &provider, &principals).await;
-    tables::put_endpoint_grant(aws, &svc.id, PEER, Some(1), Some(epoch_secs() + 3 * 86_400)).await;
+    tables::put_endpoint_grant(aws, &svc.id, PEER, Some(1), Some(vpcwarden::clock::now_epoch() + 3 * 86_400)).await;
     let consumer = privatelink::consumer(aws, PEER, "10.40.0.0/16").await;
     let e1 = consumer.connect(&svc).await;
     let e2 = consumer.connect(&svc).await;

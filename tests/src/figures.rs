@@ -1,4 +1,4 @@
-//! Figures of the reliability runs (issue 8). Each reliability test appends one JSON object per
+//! Figures of the reliability runs. Each reliability test appends one JSON object per
 //! scenario to `<target>/reliability/figures.jsonl`; `make soak` (tests/tools/soak.sh) clears the
 //! file first and sums it into the table RELIABILITY.md shows.
 use std::io::Write;

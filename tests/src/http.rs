@@ -1,6 +1,5 @@
-//! A minimal blocking HTTP/1.0 client for the emulator's admin APIs (loopback only).
-use std::io::{Read, Write};
-use std::net::TcpStream;
+//! Blocking HTTP to the emulator's admin APIs on loopback, through `ureq` (no TLS: loopback only).
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A response: status code and body.
@@ -16,56 +15,25 @@ impl Response {
     }
 }
 
-/// Sends one request to `127.0.0.1:<port>` and reads the whole answer (`Connection: close`).
-pub(crate) fn request(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let body = body.unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse(&raw)
+/// One agent for the process: every status is an answer, not an error, and nothing waits forever.
+fn agent() -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .new_agent()
+    })
 }
 
-fn parse(raw: &[u8]) -> std::io::Result<Response> {
-    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let split =
-        raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers in the HTTP response"))?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("malformed HTTP status line"))?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = &raw[split + 4..];
-    let body = if chunked { dechunk(body).ok_or_else(|| bad("malformed chunked body"))? } else { body.to_vec() };
+/// Sends one request to `127.0.0.1:<port>` with a JSON body (if any) and reads the whole answer.
+pub(crate) fn request(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> Result<Response, ureq::Error> {
+    let uri = format!("http://127.0.0.1:{port}{path}");
+    let request = ureq::http::Request::builder().method(method).uri(uri).header("Content-Type", "application/json");
+    let request = request.body(body.unwrap_or_default().to_vec())?;
+    let mut answer = agent().run(request)?;
+    let status = answer.status().as_u16();
+    let body = answer.body_mut().read_to_vec()?;
     Ok(Response { status, body })
-}
-
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..eol]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
 }

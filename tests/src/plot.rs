@@ -1,9 +1,11 @@
-//! Line charts as self-contained SVG, for BENCHMARKS.md (no plotting dependency): panels side by
-//! side, a logarithmic x axis (estate sizes grow by factors), linear y from zero.
-use std::fmt::Write;
+//! Line charts as self-contained SVG for BENCHMARKS.md, drawn with `plotters`: panels side by
+//! side, a logarithmic x axis (estate sizes grow by factors), linear y from zero, one legend.
+use plotters::coord::Shift;
+use plotters::prelude::*;
 
 pub struct Series {
     pub name: String,
+    /// `#rrggbb`.
     pub color: &'static str,
     pub dashed: bool,
     pub points: Vec<(f64, f64)>,
@@ -15,113 +17,61 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
-const W: f64 = 460.0;
-const H: f64 = 320.0;
-/// Margins: left, right, top, bottom.
-const L: f64 = 64.0;
-const R: f64 = 16.0;
-const T: f64 = 36.0;
-const B: f64 = 48.0;
+const PANEL: (u32, u32) = (460, 344);
 
 /// The panels as one SVG document; `x_label` names the shared x axis.
 pub fn svg(panels: &[Panel], x_label: &str) -> String {
-    let mut s = String::new();
-    let width = W * panels.len() as f64;
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{}" font-family="sans-serif" font-size="12">"#,
-        H + 24.0
-    );
-    let _ = write!(s, r#"<rect width="{width}" height="{}" fill="white"/>"#, H + 24.0);
-    for (i, panel) in panels.iter().enumerate() {
-        panel_svg(&mut s, panel, i as f64 * W, x_label);
-    }
-    // One legend for all panels (they share their series).
-    if let Some(first) = panels.first() {
-        for (k, series) in first.series.iter().enumerate() {
-            let x = L + k as f64 * 210.0;
-            let dash = if series.dashed { r#" stroke-dasharray="5,4""# } else { "" };
-            let _ = write!(
-                s,
-                r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"{dash}/><text x="{}" y="{}">{}</text>"#,
-                x + 24.0,
-                series.color,
-                x + 30.0,
-                H + 14.0,
-                escape(&series.name),
-                y = H + 10.0
-            );
+    let mut out = String::new();
+    {
+        let size = (PANEL.0 * panels.len().max(1) as u32, PANEL.1);
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        root.fill(&WHITE).expect("an SVG string accepts any drawing");
+        for (panel, area) in panels.iter().zip(root.split_evenly((1, panels.len().max(1)))) {
+            draw(panel, &area, x_label).expect("an SVG string accepts any drawing");
         }
+        root.present().expect("an SVG string accepts any drawing");
     }
-    s.push_str("</svg>\n");
-    s
+    out
 }
 
-fn panel_svg(s: &mut String, panel: &Panel, x0: f64, x_label: &str) {
-    let all = || panel.series.iter().flat_map(|p| p.points.iter());
+fn draw(panel: &Panel, area: &DrawingArea<SVGBackend, Shift>, x_label: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let all = || panel.series.iter().flat_map(|s| s.points.iter());
     let (xmin, xmax) = all().fold((f64::MAX, f64::MIN), |(lo, hi), (x, _)| (lo.min(*x), hi.max(*x)));
-    let ymax = nice(all().fold(0.0f64, |m, (_, y)| m.max(*y)));
-    let (lx0, lx1) = (xmin.max(1.0).ln(), xmax.max(xmin + 1.0).ln());
-    let px = |x: f64| x0 + L + (x.max(1.0).ln() - lx0) / (lx1 - lx0).max(1e-9) * (W - L - R);
-    let py = |y: f64| T + (1.0 - y / ymax) * (H - T - B);
-    let _ = write!(s, r#"<text x="{}" y="20" font-weight="bold">{}</text>"#, x0 + L, escape(&panel.title));
-    let _ = write!(
-        s,
-        r#"<line x1="{a}" y1="{b}" x2="{c}" y2="{b}" stroke="black"/><line x1="{a}" y1="{t}" x2="{a}" y2="{b}" stroke="black"/>"#,
-        a = x0 + L,
-        b = H - B,
-        c = x0 + W - R,
-        t = T
-    );
-    for k in 0..=4 {
-        let y = ymax * k as f64 / 4.0;
-        let _ = write!(
-            s,
-            r##"<line x1="{a}" y1="{py}" x2="{c}" y2="{py}" stroke="#ddd"/><text x="{t}" y="{}" text-anchor="end">{}</text>"##,
-            py(y) + 4.0,
-            short(y),
-            a = x0 + L,
-            c = x0 + W - R,
-            t = x0 + L - 6.0,
-            py = py(y)
-        );
-    }
-    let mut xs: Vec<f64> = all().map(|(x, _)| *x).collect();
-    xs.sort_by(|a, b| a.total_cmp(b));
-    xs.dedup();
-    for x in xs {
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, px(x), H - B + 16.0, short(x));
-    }
-    let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, x0 + W / 2.0, H - 10.0, escape(x_label));
-    let _ = write!(
-        s,
-        r#"<text transform="translate({},{}) rotate(-90)" text-anchor="middle">{}</text>"#,
-        x0 + 16.0,
-        (T + H - B) / 2.0,
-        escape(&panel.y_label)
-    );
+    let (xmin, xmax) = (xmin.max(1.0), xmax.max(xmin.max(1.0) * 1.5));
+    let ymax = all().fold(0.0f64, |m, (_, y)| m.max(*y)).max(1e-9) * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d((xmin * 0.9..xmax * 1.1).log_scale(), 0f64..ymax)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(&panel.y_label)
+        .x_label_formatter(&|x| short(*x))
+        .y_label_formatter(&|y| short(*y))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()?;
     for series in &panel.series {
-        let points: Vec<String> = series.points.iter().map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y))).collect();
-        let dash = if series.dashed { r#" stroke-dasharray="5,4""# } else { "" };
-        let _ = write!(
-            s,
-            r#"<polyline fill="none" stroke="{}" stroke-width="2"{dash} points="{}"/>"#,
-            series.color,
-            points.join(" ")
-        );
-        for (x, y) in &series.points {
-            let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#, px(*x), py(*y), series.color);
+        let color = rgb(series.color);
+        let style = ShapeStyle::from(color).stroke_width(2);
+        let points = series.points.iter().copied();
+        let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], style);
+        if series.dashed {
+            chart.draw_series(DashedLineSeries::new(points, 6, 4, style))?.label(&series.name).legend(legend);
+        } else {
+            chart.draw_series(LineSeries::new(points, style))?.label(&series.name).legend(legend);
         }
+        chart.draw_series(series.points.iter().map(|p| Circle::new(*p, 3, color.filled())))?;
     }
+    chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).border_style(BLACK).draw()?;
+    Ok(())
 }
 
-/// A round upper bound for an axis.
-fn nice(max: f64) -> f64 {
-    if max <= 0.0 {
-        return 1.0;
-    }
-    let step = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * step).find(|v| *v >= max).unwrap_or(10.0 * step)
+fn rgb(hex: &str) -> RGBColor {
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
+    RGBColor(channel(1), channel(3), channel(5))
 }
 
 fn short(v: f64) -> String {
@@ -134,6 +84,29 @@ fn short(v: f64) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_is_an_svg_document_with_every_series() {
+        let series = |name: &str, dashed| Series {
+            name: name.into(),
+            color: "#1f77b4",
+            dashed,
+            points: vec![(100.0, 1.0), (1000.0, 4.5), (3000.0, 9.0)],
+        };
+        let panel = Panel {
+            title: "Wall <time>".into(),
+            y_label: "s".into(),
+            series: vec![series("ours", false), series("floor", true)],
+        };
+        let svg = svg(&[panel], "peerings");
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(svg.contains("ours") && svg.contains("floor") && svg.contains("Wall &lt;time&gt;"), "{svg}");
+        assert!(
+            svg.contains("stroke-dasharray") || svg.matches("<polyline").count() > 2,
+            "the dashed series is dashed"
+        );
+    }
 }

@@ -10,9 +10,10 @@ use aws_sdk_ec2::types::Filter;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, LoadBalancerTypeEnum, ProtocolEnum, TargetDescription,
 };
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use vpcwarden::aws::grant_item::item_from_grant;
 use vpcwarden::domain::{EndpointGrant, Grant};
+use vpcwarden::event_shapes as shapes;
 
 use crate::aws::Aws;
 use crate::{ACCOUNT, REGION};
@@ -226,74 +227,15 @@ pub fn endpoint_grant(service_id: &str, account: &str, max_endpoints: Option<u32
 
 /// The SNS Lambda event for a connection notification (the body the emulator publishes).
 pub fn sns_event(event: &str, service_id: &str, endpoint_id: &str, owner: &str, state: &str) -> Value {
-    let message = json!({
-        "eventType": event, "notificationType": event, "serviceId": service_id,
-        "vpcEndpointId": endpoint_id, "vpcEndpointOwner": owner, "vpcEndpointState": state,
-        "vpcEndpointConnectionId": "vpce-con-0123456789abcdef0",
-        "connectionNotificationId": "vpce-nfn-0123456789abcdef0",
-        "region": REGION, "timestamp": "2026-01-01T00:00:00.000Z"
-    });
-    sns_event_with_message(&message.to_string())
+    sns_event_with_message(&shapes::sns_message(event, service_id, endpoint_id, owner, state).to_string())
 }
 
-/// An SNS Lambda event carrying `message` verbatim.
-pub fn sns_event_with_message(message: &str) -> Value {
-    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:vpce-events");
-    json!({"Records": [{
-        "EventSource": "aws:sns", "EventVersion": "1.0",
-        "EventSubscriptionArn": format!("{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
-        "Sns": {
-            "Type": "Notification", "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-            "TopicArn": topic, "Subject": "VPC Endpoint Connection Notification",
-            "Message": message, "Timestamp": "2026-01-01T00:00:00.000Z",
-            "SignatureVersion": "1", "Signature": "EXAMPLE",
-            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
-            "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
-            "MessageAttributes": {}
-        }
-    }]})
-}
+pub use shapes::{dynamodb_json, item_json, sns_event_with_message};
 
-/// DynamoDB-JSON of an attribute value (`{"S": …}`, `{"N": …}`, …).
-pub fn dynamodb_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        AttributeValue::Ss(set) => json!({ "SS": set }),
-        AttributeValue::Ns(set) => json!({ "NS": set }),
-        AttributeValue::Null(_) => json!({ "NULL": true }),
-        AttributeValue::L(list) => json!({ "L": list.iter().map(dynamodb_json).collect::<Vec<_>>() }),
-        AttributeValue::M(map) => json!({ "M": item_json(map) }),
-        other => panic!("no DynamoDB JSON for {other:?} in these tests"),
-    }
-}
-
-pub fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), dynamodb_json(v))).collect::<Map<_, _>>())
-}
-
-/// A stream record as Lambda delivers it. `image` is the new image (INSERT/MODIFY) or the old
-/// one (REMOVE); `ttl` marks a deletion by DynamoDB's TTL.
+/// A stream record as Lambda delivers it, with a sequence number of its own. `image` is the new
+/// image (INSERT/MODIFY) or the old one (REMOVE); `ttl` marks a deletion by DynamoDB's TTL.
 pub fn stream_record(event_name: &str, image: &HashMap<String, AttributeValue>, ttl: bool) -> Value {
-    let keys: HashMap<String, AttributeValue> =
-        image.iter().filter(|(k, _)| *k == "pk" || *k == "sk").map(|(k, v)| (k.clone(), v.clone())).collect();
-    let mut change = json!({
-        "ApproximateCreationDateTime": 1_767_225_600.0, "Keys": item_json(&keys),
-        "SequenceNumber": format!("{}", 100 + NAMES.fetch_add(1, Ordering::Relaxed)),
-        "SizeBytes": 120, "StreamViewType": "NEW_AND_OLD_IMAGES"
-    });
-    let key = if event_name == "REMOVE" { "OldImage" } else { "NewImage" };
-    change[key] = item_json(image);
-    let mut record = json!({
-        "eventID": unique("evt"), "eventName": event_name, "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": REGION, "dynamodb": change,
-        "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}/stream/2026-01-01T00:00:00.000", crate::tables::ALLOWLIST)
-    });
-    if ttl {
-        record["userIdentity"] = json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"});
-    }
-    record
+    shapes::stream_record(event_name, image, ttl, 100 + NAMES.fetch_add(1, Ordering::Relaxed) as u64)
 }
 
 /// A stream record for a grant (its item through the one grant mapping).

@@ -453,7 +453,7 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
 }
 
 fn epoch_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    (vpcwarden::clock::now_nanos() / 1_000_000) as u64
 }
 
 /// Hex digits that differ between calls and processes (not cryptographic).

@@ -67,6 +67,25 @@ impl Stage {
         Function::spawn(&path, &self.function_env(bin, extra))
     }
 
+    /// Runs the `vpcwarden` CLI against this stage's emulator, with the stage's environment
+    /// only: (exit code, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let out = std::process::Command::new(bin_path("vpcwarden"))
+            .args(args)
+            .env_clear()
+            .envs(self.env(&[]))
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .output()
+            .expect("the vpcwarden CLI runs");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    }
+
+    /// How many calls of `action` the emulator answered (faulted calls not counted).
+    pub fn calls(&self, action: &str) -> usize {
+        self.emu.requests().iter().filter(|r| r.action == action && !r.fault).count()
+    }
+
     /// Appends what each function of this stage called (per the emulator's usage log) to
     /// `<target>/iam-usage/<function>-<pid>-<n>.jsonl`, one JSON object per (role, service,
     /// action): `{"function", "role", "service", "action", "count", "binary_mtime"}`, where

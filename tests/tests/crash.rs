@@ -1,4 +1,4 @@
-//! Reliability (issue 8, part 2): a crash in the middle. Each function is killed (SIGKILL, as a
+//! Reliability: a crash in the middle. Each function is killed (SIGKILL, as a
 //! crash or a Lambda timeout would end it) at the worst moment, or a dependency becomes
 //! unreachable there so the invocation answers an error (Lambda retries it, or sends it to the
 //! on-failure destination); then the next invocation converges on what an uninterrupted run gives.
@@ -42,10 +42,6 @@ where
         answer = f.invoke(event) => panic!("answered before the crash: {answer:?}\n{}", f.logs()),
         () = watch => {}
     }
-}
-
-fn calls(stage: &Stage, action: &str) -> usize {
-    stage.emu.requests().iter().filter(|r| r.action == action && !r.fault).count()
 }
 
 #[tokio::test]
@@ -121,7 +117,7 @@ async fn endpoint_approver_crashing_between_approval_and_its_answer_converges_on
     let note = sns_event("Connect", &service.id, &first, VENDOR, "pendingAcceptance");
     let err = f.invoke(note.clone()).await.expect_err("the ledger is unreachable");
     assert!(err.error_type.starts_with("Retryable."), "{err}");
-    assert_eq!(calls(&stage, "AcceptVpcEndpointConnections"), 0, "nothing is accepted unrecorded");
+    assert_eq!(stage.calls("AcceptVpcEndpointConnections"), 0, "nothing is accepted unrecorded");
     assert_eq!(connection_states(aws, &service.id).await[&first], "pendingAcceptance");
 
     // 2. Killed after the approval was sent: AWS carries it out, the function never hears back.
@@ -143,14 +139,10 @@ async fn endpoint_approver_crashing_between_approval_and_its_answer_converges_on
     let states = connection_states(aws, &service.id).await;
     assert_eq!((states[&first].as_str(), states[&second].as_str()), ("available", "available"), "{answer:#}");
     assert!(decided(&first).await && decided(&second).await);
-    let accepts_before = calls(&stage, "AcceptVpcEndpointConnections");
+    let accepts_before = stage.calls("AcceptVpcEndpointConnections");
     h.invoke(schedule()).await.expect("settled sweep");
-    assert_eq!(calls(&stage, "AcceptVpcEndpointConnections"), accepts_before, "a settled estate needs nothing");
+    assert_eq!(stage.calls("AcceptVpcEndpointConnections"), accepts_before, "a settled estate needs nothing");
     figures::record("endpoint-approver crash between approval and answer", crash_figures(4));
-}
-
-fn by_code(answer: &Value) -> BTreeMap<String, u64> {
-    answer["findings"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect()
 }
 
 #[tokio::test]
@@ -184,7 +176,7 @@ async fn drift_auditor_crashing_mid_audit_leaves_nothing_half_written_and_the_ne
     stage.emu.clear_faults();
     let answer = g.invoke(schedule()).await.unwrap_or_else(|e| panic!("audit: {e}\n{}", g.logs()));
     let expected: BTreeMap<String, u64> = FindingCode::ALL.iter().map(|c| (c.as_str().to_string(), 1)).collect();
-    assert_eq!(by_code(&answer), expected, "{answer:#}");
+    assert_eq!(audit_seed::findings_by_code(&answer), expected, "{answer:#}");
     let keys = reports().await;
     assert_eq!(keys.len(), 3, "json, md, html: {keys:?}");
     for key in &keys {

@@ -1,7 +1,7 @@
 //! drift-auditor end to end: the built binary, through the Lambda Runtime API, against the
 //! emulator. Each test seeds its own estate in its own emulator.
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use vpcwarden::domain::{FindingCode, LedgerAction};
@@ -15,10 +15,6 @@ use vpcwarden_tests::{tables, Function, ACCOUNT, REGION};
 const BIN: &str = "drift-auditor";
 use audit_seed::{PEER, STRANGER, THIRD};
 
-fn epoch() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
 /// The auditor with the report bucket (created here) and `extra` configuration.
 async fn auditor(stage: &Stage, extra: &[(&str, &str)]) -> Function {
     audit_seed::ensure_bucket(&stage.aws).await;
@@ -29,10 +25,6 @@ async fn auditor(stage: &Stage, extra: &[(&str, &str)]) -> Function {
 
 async fn run(f: &Function, event: Value) -> Value {
     f.invoke(event).await.unwrap_or_else(|e| panic!("drift-auditor failed: {e}\n{}", f.logs()))
-}
-
-fn by_code(answer: &Value) -> BTreeMap<String, u64> {
-    answer["findings"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect()
 }
 
 /// The JSON report of one scope, from S3.
@@ -69,7 +61,7 @@ async fn an_estate_with_every_kind_of_drift_yields_every_code_once() {
     let f = auditor(&stage, &[("STALE_PENDING_HOURS", "0")]).await;
     let answer = run(&f, schedule()).await;
     let expected: BTreeMap<String, u64> = FindingCode::ALL.iter().map(|c| (c.as_str().to_string(), 1)).collect();
-    assert_eq!(by_code(&answer), expected, "{answer:#}");
+    assert_eq!(audit_seed::findings_by_code(&answer), expected, "{answer:#}");
     assert_eq!(answer["total"], 16);
     assert_eq!(answer["trigger"], "schedule");
     assert_eq!(answer["scopes"], json!([{"account": ACCOUNT, "region": REGION, "status": "ok", "findings": 16}]));
@@ -125,7 +117,7 @@ async fn a_clean_estate_has_no_findings() {
     tables::put_peering_grant(aws, Some(&hub.id), PEER, &["10.1.0.0/16"], None, None).await;
     let provider = privatelink::provider(aws, true).await;
     let svc = privatelink::service(aws, &provider, &[principal(PEER)]).await;
-    tables::put_endpoint_grant(aws, &svc.id, PEER, Some(2), Some(epoch() + 365 * 86_400)).await;
+    tables::put_endpoint_grant(aws, &svc.id, PEER, Some(2), Some(vpcwarden::clock::now_epoch() + 365 * 86_400)).await;
     let consumer = privatelink::consumer(aws, PEER, "10.40.0.0/16").await;
     let endpoint = consumer.connect(&svc).await;
     audit_seed::accept_endpoints(aws, &svc.id, &[endpoint]).await;
@@ -195,7 +187,11 @@ async fn remediation_fixes_exactly_what_it_may() {
     assert_eq!(seed::routes(aws, &hub).await, before);
 
     let answer = run(&f, schedule()).await;
-    assert_eq!(by_code(&answer)["PEERING_ROUTE_MISSING"], 1, "found before remediating: {answer:#}");
+    assert_eq!(
+        audit_seed::findings_by_code(&answer)["PEERING_ROUTE_MISSING"],
+        1,
+        "found before remediating: {answer:#}"
+    );
     let mut done: Vec<(String, String, String, String)> = answer["remediated"]
         .as_array()
         .unwrap()
@@ -238,14 +234,18 @@ async fn remediation_fixes_exactly_what_it_may() {
     assert_eq!(ledger_actions(&stage, &live).await, [LedgerAction::Accepted, LedgerAction::RoutesRestored]);
     assert_eq!(ledger_actions(&stage, &tagged_dead).await, [LedgerAction::RoutesRemoved]);
     let removed = tables::ledger_entries(&stage.aws, &format!("pcx#{tagged_dead}")).await;
-    assert_eq!(removed[0]["details"]["routes"].as_array().map(Vec::len), Some(2), "both routes in the record: {removed:#?}");
+    assert_eq!(
+        removed[0]["details"]["routes"].as_array().map(Vec::len),
+        Some(2),
+        "both routes in the record: {removed:#?}"
+    );
     assert_eq!(ledger_actions(&stage, &ledgered_dead).await, [LedgerAction::Accepted, LedgerAction::RoutesRemoved]);
     assert!(ledger_actions(&stage, &foreign_dead).await.is_empty());
 
     // The next night: what could be fixed is fixed, the rest is still reported.
     let again = run(&f, schedule()).await;
     assert_eq!(again["remediated"], json!([]), "{again:#}");
-    let codes = by_code(&again);
+    let codes = audit_seed::findings_by_code(&again);
     assert_eq!(codes.get("PEERING_ROUTE_MISSING"), None);
     assert_eq!(codes["PEERING_ROUTE_CONFLICT"], 1);
     assert_eq!(codes["PEERING_ROUTE_BLACKHOLE"], 2, "the foreign route and the one to 172.16.0.0/12");
@@ -290,7 +290,7 @@ async fn a_failing_scope_is_reported_while_the_others_still_are() {
         let why = failed["error"].as_str().unwrap();
         assert!(why.contains("vpcwarden-audit") && why.contains(THIRD) && why.contains("AccessDenied"), "{why}");
     }
-    assert_eq!(by_code(&answer), BTreeMap::from([("PEERING_NOT_ALLOWLISTED".to_string(), 1)]));
+    assert_eq!(audit_seed::findings_by_code(&answer), BTreeMap::from([("PEERING_NOT_ALLOWLISTED".to_string(), 1)]));
 
     // Every scope has its report, and each report says which scopes failed and why.
     let ours = json_report(&stage, ACCOUNT, REGION).await;
@@ -417,19 +417,6 @@ async fn bad_events_and_bad_configuration_are_refused() {
     }
 }
 
-/// Runs the `vpcwarden` CLI against the stage's emulator; (exit code, stdout, stderr).
-fn cli(stage: &Stage, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(vpcwarden_tests::bin_path("vpcwarden"))
-        .args(args)
-        .env_clear()
-        .envs(stage.env(&[]))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .expect("the CLI runs");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
-}
-
 #[tokio::test]
 async fn the_cli_runs_the_same_audit_and_remediation() {
     let stage = Stage::new().await;
@@ -443,7 +430,7 @@ async fn the_cli_runs_the_same_audit_and_remediation() {
     seed::request_peering(aws, &stranger, &hub).await;
 
     // The table (not a terminal: no colours, no progress bar).
-    let (code, out, err) = cli(&stage, &["audit"]);
+    let (code, out, err) = stage.cli(&["audit"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("PEERING_ROUTE_MISSING") && out.contains("PEERING_PENDING_UNLISTED"), "{out}");
     assert!(out.contains("2 finding(s): 0 critical, 1 high, 1 medium, 0 low"), "{out}");
@@ -452,7 +439,7 @@ async fn the_cli_runs_the_same_audit_and_remediation() {
     // JSON on stdout, the three reports in --out, and the remediation (ledgered).
     let dir = std::env::temp_dir().join(format!("vpcwarden-cli-audit-{}", std::process::id()));
     let (code, out, err) =
-        cli(&stage, &["audit", "--format", "json", "--out", dir.to_str().unwrap(), "--remediate", "--regions", REGION]);
+        stage.cli(&["audit", "--format", "json", "--out", dir.to_str().unwrap(), "--remediate", "--regions", REGION]);
     assert_eq!(code, 0, "{out}\n{err}");
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(report["summary"]["total"], 2);
@@ -465,7 +452,7 @@ async fn the_cli_runs_the_same_audit_and_remediation() {
     assert_eq!(ledger_actions(&stage, &pcx).await, [LedgerAction::Accepted, LedgerAction::RoutesRestored]);
 
     // Bad input is refused before anything is read.
-    let (code, _, err) = cli(&stage, &["audit", "--accounts", "12"]);
+    let (code, _, err) = stage.cli(&["audit", "--accounts", "12"]);
     assert_ne!(code, 0);
     assert!(err.contains("--accounts: `12` is not an AWS account id"), "{err}");
 }

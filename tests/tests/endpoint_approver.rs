@@ -71,10 +71,6 @@ async fn ledger_actions(stage: &Stage, endpoint: &str) -> Vec<LedgerAction> {
     tables::endpoint_actions(&stage.aws, endpoint).await
 }
 
-fn calls(stage: &Stage, action: &str) -> usize {
-    stage.emu.requests().iter().filter(|r| r.action == action).count()
-}
-
 fn approver(stage: &Stage, extra: &[(&str, &str)]) -> Function {
     stage.function(BIN, extra)
 }
@@ -135,7 +131,7 @@ async fn an_unlisted_vendor_stays_pending_or_is_rejected() {
     let s = service_answer(&answer, svc);
     assert_eq!(ids(&s["pending"]), vec![endpoint.clone()]);
     assert_eq!(s["connections"][0]["reason"]["code"], "no-grant");
-    assert_eq!(calls(&stage, "AcceptVpcEndpointConnections") + calls(&stage, "RejectVpcEndpointConnections"), 0);
+    assert_eq!(stage.calls("AcceptVpcEndpointConnections") + stage.calls("RejectVpcEndpointConnections"), 0);
 
     let answer = approver(&stage, &[("UNLISTED_ACTION", "reject")]).invoke(event).await.expect("reject");
     assert_eq!(state(&stage, svc, &endpoint).await, "rejected");
@@ -161,9 +157,9 @@ async fn a_grant_added_later_approves_the_waiting_connection_from_the_stream() {
     assert_eq!(ids(&service_answer(&answer, svc)["accepted"]), vec![endpoint.clone()]);
 
     // A MODIFY replayed later changes nothing.
-    let before = calls(&stage, "AcceptVpcEndpointConnections");
+    let before = stage.calls("AcceptVpcEndpointConnections");
     f.invoke(stream_event(vec![grant_record("MODIFY", &g, false)])).await.expect("replay");
-    assert_eq!(calls(&stage, "AcceptVpcEndpointConnections"), before);
+    assert_eq!(stage.calls("AcceptVpcEndpointConnections"), before);
     assert_eq!(ledger_actions(&stage, &endpoint).await, [LedgerAction::Accepted]);
 }
 
@@ -353,7 +349,7 @@ async fn an_unreadable_allowlist_accepts_nothing_and_answers_an_error() {
     for action in
         ["AcceptVpcEndpointConnections", "RejectVpcEndpointConnections", "ModifyVpcEndpointServicePermissions"]
     {
-        assert_eq!(calls(&stage, action), 0, "{action}");
+        assert_eq!(stage.calls(action), 0, "{action}");
     }
 
     stage.emu.clear_faults();
@@ -381,14 +377,22 @@ async fn replays_and_concurrent_runs_converge_within_the_quota() {
     assert_eq!((available, states.len()), (3, 5), "{states:?}");
 
     // Replays change nothing and record nothing new about accepted connections.
-    let accepts = calls(&stage, "AcceptVpcEndpointConnections");
-    let ledger = tables::ledger_entries(&stage.aws, "vpce#").await.iter().filter(|e| e["action"] == LedgerAction::Accepted.as_str()).count();
+    let accepts = stage.calls("AcceptVpcEndpointConnections");
+    let ledger = tables::ledger_entries(&stage.aws, "vpce#")
+        .await
+        .iter()
+        .filter(|e| e["action"] == LedgerAction::Accepted.as_str())
+        .count();
     for f in [&a, &b] {
         let answer = f.invoke(event.clone()).await.expect("replay");
         assert!(ids(&service_answer(&answer, svc)["accepted"]).is_empty(), "{answer:#}");
     }
-    assert_eq!(calls(&stage, "AcceptVpcEndpointConnections"), accepts);
-    let after = tables::ledger_entries(&stage.aws, "vpce#").await.iter().filter(|e| e["action"] == LedgerAction::Accepted.as_str()).count();
+    assert_eq!(stage.calls("AcceptVpcEndpointConnections"), accepts);
+    let after = tables::ledger_entries(&stage.aws, "vpce#")
+        .await
+        .iter()
+        .filter(|e| e["action"] == LedgerAction::Accepted.as_str())
+        .count();
     assert_eq!(after, ledger);
     assert_eq!(connection_states(&stage.aws, &svc.id).await, states);
 }
@@ -417,9 +421,9 @@ async fn allowed_principals_follow_the_live_grants() {
     assert_eq!(ids(&change["add"]), vec![principal(VENDOR)]);
     assert_eq!(ids(&change["remove"]), sorted(vec!["*".into(), principal(STRANGER)]));
 
-    let modifies = calls(&stage, "ModifyVpcEndpointServicePermissions");
+    let modifies = stage.calls("ModifyVpcEndpointServicePermissions");
     f.invoke(schedule()).await.expect("in step");
-    assert_eq!(calls(&stage, "ModifyVpcEndpointServicePermissions"), modifies, "nothing to change");
+    assert_eq!(stage.calls("ModifyVpcEndpointServicePermissions"), modifies, "nothing to change");
     // The vendor can now connect, and is accepted on its notification.
     let endpoint = consumer(&stage, VENDOR).await.connect(svc).await;
     f.invoke(sns_event("Connect", &svc.id, &endpoint, VENDOR, "pendingAcceptance")).await.expect("accept");
@@ -447,11 +451,14 @@ async fn dry_run_decides_and_records_but_changes_nothing() {
     for action in
         ["AcceptVpcEndpointConnections", "RejectVpcEndpointConnections", "ModifyVpcEndpointServicePermissions"]
     {
-        assert_eq!(calls(&stage, action), 0, "{action}");
+        assert_eq!(stage.calls(action), 0, "{action}");
     }
     let entries = tables::ledger_entries(&stage.aws, &format!("vpce#{vendors}")).await;
     assert_eq!(entries.len(), 1);
-    assert_eq!((entries[0]["action"].as_str(), entries[0]["dry_run"].as_bool()), (Some(LedgerAction::Accepted.as_str()), Some(true)));
+    assert_eq!(
+        (entries[0]["action"].as_str(), entries[0]["dry_run"].as_bool()),
+        (Some(LedgerAction::Accepted.as_str()), Some(true))
+    );
 }
 
 #[tokio::test]
@@ -548,58 +555,42 @@ async fn missing_or_malformed_configuration_fails_at_start_naming_the_variable()
     }
 }
 
-/// Runs the `vpcwarden` CLI against the stage's emulator; (exit code, stdout, stderr).
-fn cli(stage: &Stage, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(vpcwarden_tests::bin_path("vpcwarden"))
-        .args(args)
-        .env_clear()
-        .envs(stage.env(&[]))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .output()
-        .expect("the CLI runs");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
-}
-
 #[tokio::test]
 async fn the_cli_writes_the_grants_the_approver_reads() {
     let (stage, services) = estate(1, &[VENDOR]).await;
     let svc = &services[0];
     let endpoint = consumer(&stage, VENDOR).await.connect(svc).await;
 
-    let (code, out, err) = cli(
-        &stage,
-        &[
-            "grant",
-            "endpoint",
-            "--service",
-            &svc.id,
-            "--account",
-            VENDOR,
-            "--max-endpoints",
-            "2",
-            "--expires",
-            "30d",
-            "--note",
-            "vendor",
-        ],
-    );
+    let (code, out, err) = stage.cli(&[
+        "grant",
+        "endpoint",
+        "--service",
+        &svc.id,
+        "--account",
+        VENDOR,
+        "--max-endpoints",
+        "2",
+        "--expires",
+        "30d",
+        "--note",
+        "vendor",
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains(&format!("account {VENDOR} may connect to {}", svc.id)), "{out}");
     let (code, out, _) =
-        cli(&stage, &["grant", "peering", "--account", OTHER, "--any-vpc", "--cidr", "10.9.0.0/16", "--dns"]);
+        stage.cli(&["grant", "peering", "--account", OTHER, "--any-vpc", "--cidr", "10.9.0.0/16", "--dns"]);
     assert_eq!(code, 0, "{out}");
 
-    let (code, out, _) = cli(&stage, &["grants", "list"]);
+    let (code, out, _) = stage.cli(&["grants", "list"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("KIND"), "a table by default: {out}");
     assert_eq!(out.lines().count(), 3, "{out}");
-    let (_, out, _) = cli(&stage, &["grants", "list", "--service", &svc.id, "--json"]);
+    let (_, out, _) = stage.cli(&["grants", "list", "--service", &svc.id, "--json"]);
     let listed: Value = serde_json::from_str(&out).expect("JSON on request");
     assert_eq!(listed[0]["kind"], "endpoint");
     assert_eq!((listed[0]["max_endpoints"].as_u64(), listed[0]["live"].as_bool()), (Some(2), Some(true)));
 
-    let (_, out, _) = cli(&stage, &["connections", "--service", &svc.id, "--json"]);
+    let (_, out, _) = stage.cli(&["connections", "--service", &svc.id, "--json"]);
     let rows: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(rows[0]["endpoint_id"], endpoint.as_str());
     assert_eq!((rows[0]["state"].as_str(), rows[0]["decision"].as_str()), (Some("pendingAcceptance"), Some("granted")));
@@ -607,19 +598,19 @@ async fn the_cli_writes_the_grants_the_approver_reads() {
 
     approver(&stage, &[]).invoke(schedule()).await.expect("sweep");
     assert_eq!(state(&stage, svc, &endpoint).await, "available");
-    let (_, out, _) = cli(&stage, &["connections", "--service", &svc.id]);
+    let (_, out, _) = stage.cli(&["connections", "--service", &svc.id]);
     assert!(out.lines().nth(1).is_some_and(|l| l.contains("available") && l.contains("connected")), "{out}");
 
-    let (code, out, _) = cli(&stage, &["revoke", "endpoint", "--service", &svc.id, "--account", VENDOR]);
+    let (code, out, _) = stage.cli(&["revoke", "endpoint", "--service", &svc.id, "--account", VENDOR]);
     assert_eq!(code, 0, "{out}");
-    let (code, _, err) = cli(&stage, &["revoke", "endpoint", "--service", &svc.id, "--account", VENDOR]);
+    let (code, _, err) = stage.cli(&["revoke", "endpoint", "--service", &svc.id, "--account", VENDOR]);
     assert_ne!(code, 0);
     assert!(err.contains("there is no endpoint grant"), "{err}");
-    let (code, _, err) = cli(&stage, &["grant", "endpoint", "--service", "vpce-svc-1", "--account", VENDOR]);
+    let (code, _, err) = stage.cli(&["grant", "endpoint", "--service", "vpce-svc-1", "--account", VENDOR]);
     assert_eq!(code, 2);
     assert!(err.contains("is not an endpoint service id"), "{err}");
     let (code, _, err) =
-        cli(&stage, &["grant", "peering", "--account", OTHER, "--vpc", "vpc-0a1b2c3d", "--expires", "2001-01-01"]);
+        stage.cli(&["grant", "peering", "--account", OTHER, "--vpc", "vpc-0a1b2c3d", "--expires", "2001-01-01"]);
     assert_eq!(code, 2);
     assert!(err.contains("is not in the future"), "{err}");
 }

@@ -1,4 +1,4 @@
-//! Reliability (issue 8): the scenarios of the three functions run once fault-free and with the
+//! Reliability: the scenarios of the three functions run once fault-free and with the
 //! emulator failing ~30% of their calls (plus 503s, 500s and slow answers), once per round
 //! (`VPCWARDEN_SOAK_ROUNDS`, 1 in `make test`, more in `make soak`), each round with its own
 //! fault seed; a sweep is re-invoked (bounded) until it answers Ok, and the end state — routes,
@@ -233,7 +233,7 @@ async fn peering_acceptor_under_faults_ends_in_the_fault_free_state() {
     assert_eq!(clean["routes hub"].as_array().unwrap().iter().filter(|r| r.to_string().contains("pcx:")).count(), 9);
 }
 
-/// Known bug (issue 8 report): peering-acceptor accepts, then writes the `accepted` ledger
+/// A bug found by this scenario, kept fixed: peering-acceptor accepts, then writes the `accepted` ledger
 /// record (shared/src/acceptor/mod.rs, `Decision::Accept` arm). If that write fails, the
 /// invocation answers a retryable error, and every later sweep sees an active, tagged connection
 /// and only reconciles its routes: the acceptance decision is never recorded. The ledger is also
@@ -498,7 +498,8 @@ async fn endpoint_events_replayed_and_racing_take_effect_exactly_once() {
         .sum();
     let mut accept_records = 0;
     for e in [&endpoint, &quota[0], &quota[1]] {
-        accept_records += tables::endpoint_actions(&stage.aws, e).await.iter().filter(|a| **a == LedgerAction::Accepted).count();
+        accept_records +=
+            tables::endpoint_actions(&stage.aws, e).await.iter().filter(|a| **a == LedgerAction::Accepted).count();
     }
     figures::record(
         "endpoint-approver replay and race",

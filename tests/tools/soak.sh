@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make soak`: the longer reliability tier (issue 8), whose figures RELIABILITY.md shows.
+# `make soak`: the longer reliability tier, whose figures RELIABILITY.md shows.
 #   - every faulted scenario (tests/tests/reliability.rs) for ROUNDS rounds, each with its own
 #     fault seed, compared with the fault-free run;
 #   - the crash tests (tests/tests/crash.rs) CRASH_ROUNDS times;

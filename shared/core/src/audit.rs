@@ -7,16 +7,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::domain::{Connection, ConnectionState, LoadBalancerHealth};
 use crate::decide::live_grant;
-use crate::plan::{plan_cleanup, plan_routes, RouteChange};
 use crate::domain::cidr::overlaps;
 use crate::domain::ids::is_account_id;
 use crate::domain::route::{managed_tables, routed_peerings, select_tables};
+use crate::domain::{Connection, ConnectionState, LoadBalancerHealth};
 use crate::domain::{
     EndpointGrant, Finding, FindingCode, Peering, PeeringGrant, PeeringStatus, RouteTable, RouteTarget, Side,
     TagFilter, Vpc, VpcScope,
 };
+use crate::plan::{plan_cleanup, plan_routes, RouteChange};
 
 /// AWS expires a pending peering request this long after it was made.
 pub const PENDING_LIFETIME: i64 = 7 * 24 * 3600;

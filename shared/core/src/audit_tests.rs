@@ -1,6 +1,6 @@
 use super::*;
-use crate::domain::TargetGroupHealth;
 use crate::domain::peering::MANAGED_TAG;
+use crate::domain::TargetGroupHealth;
 use crate::domain::{Route, VpcSide};
 use crate::fixtures::*;
 

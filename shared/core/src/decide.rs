@@ -35,11 +35,6 @@ impl Refusal {
             Refusal::CidrAlreadyRouted { .. } => "cidr-already-routed",
         }
     }
-
-    /// Unlisted (no live grant) as opposed to listed but violating a constraint.
-    pub fn is_unlisted(&self) -> bool {
-        matches!(self, Refusal::NoGrant { .. } | Refusal::GrantExpired { .. })
-    }
 }
 
 impl std::fmt::Display for Refusal {
@@ -100,7 +95,7 @@ pub fn decide(peering: &Peering, grants: &[PeeringGrant], accepter_tables: &[&Ro
 
 /// The grants that could admit `peering`, in the order they are tried: a VPC-specific grant
 /// before `peering#*`, then the latest expiry, so the choice never depends on read order.
-pub fn candidate_grants<'g>(grants: &'g [PeeringGrant], peering: &Peering) -> Vec<&'g PeeringGrant> {
+pub(crate) fn candidate_grants<'g>(grants: &'g [PeeringGrant], peering: &Peering) -> Vec<&'g PeeringGrant> {
     let mut candidates: Vec<&PeeringGrant> = grants
         .iter()
         .filter(|g| g.account == peering.requester.account && g.covers_vpc(&peering.accepter.vpc_id))
@@ -110,7 +105,7 @@ pub fn candidate_grants<'g>(grants: &'g [PeeringGrant], peering: &Peering) -> Ve
 }
 
 /// The live grant that speaks for `peering` (the first [`candidate_grants`] that is live).
-pub fn live_grant<'g>(grants: &'g [PeeringGrant], peering: &Peering, now: i64) -> Option<&'g PeeringGrant> {
+pub(crate) fn live_grant<'g>(grants: &'g [PeeringGrant], peering: &Peering, now: i64) -> Option<&'g PeeringGrant> {
     candidate_grants(grants, peering).into_iter().find(|g| g.is_live(now))
 }
 
@@ -129,7 +124,7 @@ fn cidrs_outside_grant(cidrs: &[IpNet], grant: &PeeringGrant) -> Option<Refusal>
 /// Checks that hold whatever the grant: no overlap with the accepter VPC, and no existing route
 /// (other than `local` and routes through this very connection) as specific as or more specific
 /// than a requester CIDR. Less specific routes (a default route, a /8 to a TGW) are fine.
-pub fn network_refusal(peering: &Peering, accepter_tables: &[&RouteTable]) -> Option<Refusal> {
+pub(crate) fn network_refusal(peering: &Peering, accepter_tables: &[&RouteTable]) -> Option<Refusal> {
     for cidr in &peering.requester.cidrs {
         if let Some(accepter_cidr) = peering.accepter.cidrs.iter().find(|a| overlaps(cidr, a)) {
             return Some(Refusal::CidrOverlapsAccepter { cidr: *cidr, accepter_cidr: *accepter_cidr });

@@ -33,7 +33,7 @@ fn accepts_with_a_wildcard_grant() {
 fn refuses_without_any_grant() {
     let r = refusal(decide_with(&peering(), &[], &[local_table()]));
     assert_eq!(r, Refusal::NoGrant { account: PEER.into(), accepter_vpc: "vpc-acc".into() });
-    assert!(r.is_unlisted());
+    assert!(matches!(r, Refusal::NoGrant { .. } | Refusal::GrantExpired { .. }));
 }
 
 #[test]
@@ -196,5 +196,5 @@ fn refusals_read_well() {
         target: "tgw-1".into(),
     };
     assert_eq!(r.to_string(), "requester CIDR 10.1.0.0/16 is already routed in rtb-a: 10.1.7.0/24 -> tgw-1");
-    assert!(!r.is_unlisted());
+    assert!(!matches!(r, Refusal::NoGrant { .. } | Refusal::GrantExpired { .. }));
 }

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::domain::{Connection, ConnectionState, Failure, LoadBalancerHealth, UnlistedAction};
 use crate::domain::ids::is_account_id;
 use crate::domain::EndpointGrant;
+use crate::domain::{Connection, ConnectionState, Failure, LoadBalancerHealth, UnlistedAction};
 
 /// The configured behaviour (UNLISTED_ACTION, REVOKE_ON_REMOVAL).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,7 +246,7 @@ pub fn batches(verdicts: &[Verdict]) -> (Vec<String>, Vec<String>) {
 }
 
 /// The principal that lets one account create endpoints to a service.
-pub fn account_principal(partition: &str, account: &str) -> String {
+pub(crate) fn account_principal(partition: &str, account: &str) -> String {
     format!("arn:{partition}:iam::{account}:root")
 }
 
@@ -318,12 +318,6 @@ pub enum Outcome {
     Moot { state: Option<ConnectionState>, code: String },
     /// The connection is not where we wanted it: an error worth retrying.
     Failed { state: Option<ConnectionState>, code: String, message: String },
-}
-
-impl Outcome {
-    pub fn is_unresolved(&self) -> bool {
-        matches!(self, Outcome::Failed { .. })
-    }
 }
 
 /// Judges one action from its `Unsuccessful[]` item (if any) and the state read back (`None`:

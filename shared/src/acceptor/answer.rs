@@ -2,8 +2,8 @@
 use ipnet::IpNet;
 use serde::Serialize;
 
-use vpcwarden_core::RouteChange;
 use crate::domain::{Peering, RouteTarget, Side};
+use vpcwarden_core::RouteChange;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Answer {

@@ -87,14 +87,27 @@ impl Acceptor {
     }
 
     /// [`Self::on_both_sides`], summed up in `out` and recorded in the ledger.
-    async fn change_routes(&self, p: &Peering, me: &str, snapshot: &Snapshot, wanted: Wanted, out: &mut Outcome) -> Result<()> {
+    async fn change_routes(
+        &self,
+        p: &Peering,
+        me: &str,
+        snapshot: &Snapshot,
+        wanted: Wanted,
+        out: &mut Outcome,
+    ) -> Result<()> {
         let executed = self.on_both_sides(p, me, snapshot, wanted, out).await;
         absorb(out, &executed);
         routes::record(&self.ledger, Purpose::Wiring, Some(&p.id), &executed, &json!({})).await
     }
 
     /// Completes the routes of an active connection on both sides (as far as vpcwarden may).
-    pub(super) async fn reconcile(&self, p: &Peering, me: &str, snapshot: &Snapshot, action: Action) -> Result<Outcome> {
+    pub(super) async fn reconcile(
+        &self,
+        p: &Peering,
+        me: &str,
+        snapshot: &Snapshot,
+        action: Action,
+    ) -> Result<Outcome> {
         let mut out = Outcome::new(&p.id, p.status.as_str(), action).with_requester(p);
         self.change_routes(p, me, snapshot, Wanted::Routes, &mut out).await?;
         if action == Action::Reconciled {
@@ -106,7 +119,8 @@ impl Acceptor {
 
     /// DRY_RUN: what accepting `p` would do to the routes of both sides, with nothing changed.
     pub(super) async fn plan_acceptance(&self, p: &Peering, me: &str, snapshot: &Snapshot) -> Outcome {
-        let mut out = Outcome::new(&p.id, p.status.as_str(), Action::Accepted).with_requester(p).because("dry run: would accept");
+        let mut out =
+            Outcome::new(&p.id, p.status.as_str(), Action::Accepted).with_requester(p).because("dry run: would accept");
         let planned = self.on_both_sides(p, me, snapshot, Wanted::Routes, &mut out).await;
         absorb(&mut out, &planned);
         out

@@ -55,7 +55,7 @@ struct Target {
     expired: BTreeSet<String>,
 }
 
-pub fn ledger_key(endpoint_id: &str) -> LedgerKey {
+pub(crate) fn ledger_key(endpoint_id: &str) -> LedgerKey {
     LedgerKey::Endpoint(endpoint_id.to_string())
 }
 
@@ -265,12 +265,11 @@ pub async fn handle(event: Value, ctx: &Approver) -> Result<Value> {
     };
     let owned = ctx.endpoints.services().await?;
     let targets = ctx.targets(&trigger, owned, &mut answer);
-    let result =
-        if targets.is_empty() {
-            Ok(())
-        } else {
-            settle::settle(ctx, &trigger, &targets, &caller.partition, &mut answer).await
-        };
+    let result = if targets.is_empty() {
+        Ok(())
+    } else {
+        settle::settle(ctx, &trigger, &targets, &caller.partition, &mut answer).await
+    };
     for note in &answer.notes {
         tracing::info!(note = %note);
     }

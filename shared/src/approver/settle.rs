@@ -177,7 +177,12 @@ fn judge_all(
                 plan.answer.errors.push(text.clone());
                 errors.push((text, true));
                 let (code, message) = (code.clone(), message.clone());
-                unresolved.push(Unresolved { verdict: v.clone(), service: plan.target.service.id.clone(), code, message });
+                unresolved.push(Unresolved {
+                    verdict: v.clone(),
+                    service: plan.target.service.id.clone(),
+                    code,
+                    message,
+                });
             }
             if !matches!(v.reason, Reason::Connected | Reason::Settled { .. }) {
                 plan.answer.connections.push(ConnectionAnswer::of(v, judged.outcome));

@@ -20,14 +20,14 @@ use serde_json::Value;
 use crate::aws::allowlist::Allowlist;
 use crate::aws::identity::Identity;
 use crate::aws::ledger::{Ledger, ReportEntry};
-use crate::clock;
 use crate::aws::s3::{Rendering, Reports};
 use crate::aws::Shared;
+use crate::clock;
 use crate::config::AuditorConfig;
-use vpcwarden_core::audit::{audit, plan_remediation, Desired};
 use crate::domain::{FindingCode, Grant, LedgerAction, Severity};
 use crate::error::{source_chain, Error, Result};
 use crate::report::{self, Audited, Remedy, RemedyOutcome, Report, ScopeResult, ScopeStatus};
+use vpcwarden_core::audit::{audit, plan_remediation, Desired};
 
 pub const ACTOR: &str = "drift-auditor";
 
@@ -289,7 +289,7 @@ impl Auditor {
 
     /// Writes each scope's report to S3 (when `REPORT_BUCKET` is set) and its summary to the
     /// ledger; the addresses written. Every scope is attempted; the first error is returned.
-    pub async fn publish(&self, run: &Run) -> Result<Vec<String>> {
+    pub(crate) async fn publish(&self, run: &Run) -> Result<Vec<String>> {
         let mut written = Vec::new();
         let mut first_error = None;
         for r in &run.results {

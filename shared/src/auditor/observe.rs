@@ -12,11 +12,11 @@ use super::Auditor;
 use crate::aws::ec2::Ec2;
 use crate::aws::elbv2::Elbv2;
 use crate::aws::endpoints::{Endpoints, Service};
-use crate::domain::Connection;
-use vpcwarden_core::audit::{EndpointService, Observed};
 use crate::domain::route::routed_peerings;
+use crate::domain::Connection;
 use crate::domain::{Peering, PeeringStatus, RouteTable};
 use crate::error::Result;
+use vpcwarden_core::audit::{EndpointService, Observed};
 
 /// Per-service calls (allowed principals, target health) in flight in one scope.
 const SERVICE_CALLS: usize = 4;

@@ -63,7 +63,8 @@ impl Allowlist {
                 _ => return Ok(decode_peering(&items)),
             }
         }
-        Err(Error::Unprocessed { operation: "BatchGetItem", what: format!("the peering grants of {account}") })
+        let what = format!("the peering grants of {account} kept coming back as unprocessed keys");
+        Err(Error::Incomplete { operation: "BatchGetItem", what })
     }
 
     pub async fn put(&self, grant: &Grant) -> Result<()> {

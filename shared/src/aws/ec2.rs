@@ -67,7 +67,7 @@ impl Ec2 {
     }
 
     /// Every IPv4 and IPv6 block associated with each of `vpc_ids`, in one paginated call.
-    pub async fn vpcs_cidrs(&self, vpc_ids: &[&str]) -> Result<HashMap<String, Vec<IpNet>>> {
+    pub(crate) async fn vpcs_cidrs(&self, vpc_ids: &[&str]) -> Result<HashMap<String, Vec<IpNet>>> {
         let mut pages = self
             .client
             .describe_vpcs()
@@ -133,7 +133,7 @@ impl Ec2 {
     }
 
     /// Lets `side`'s VPC resolve the peer's private DNS names.
-    pub async fn allow_dns_resolution(&self, pcx: &str, side: Side) -> Result<()> {
+    pub(crate) async fn allow_dns_resolution(&self, pcx: &str, side: Side) -> Result<()> {
         let opts = PeeringConnectionOptionsRequest::builder().allow_dns_resolution_from_remote_vpc(true).build();
         let req = self.client.modify_vpc_peering_connection_options().vpc_peering_connection_id(pcx);
         let req = match side {
@@ -161,7 +161,7 @@ impl Ec2 {
     }
 
     /// `false` when the route was already gone.
-    pub async fn delete_route(&self, route_table: &str, destination: &IpNet) -> Result<bool> {
+    pub(crate) async fn delete_route(&self, route_table: &str, destination: &IpNet) -> Result<bool> {
         let req = self.client.delete_route().route_table_id(route_table);
         let req = match destination {
             IpNet::V4(_) => req.destination_cidr_block(destination.to_string()),
@@ -189,7 +189,7 @@ impl Ec2 {
 }
 
 /// Associated (or associating) IPv4 and IPv6 blocks of a VPC.
-pub fn vpc_cidrs(vpc: &aws_sdk_ec2::types::Vpc) -> Vec<IpNet> {
+pub(crate) fn vpc_cidrs(vpc: &aws_sdk_ec2::types::Vpc) -> Vec<IpNet> {
     let v4 = vpc
         .cidr_block_association_set()
         .iter()
@@ -232,7 +232,7 @@ fn to_side(info: &aws_sdk_ec2::types::VpcPeeringConnectionVpcInfo) -> VpcSide {
     }
 }
 
-pub fn to_peering(p: &aws_sdk_ec2::types::VpcPeeringConnection) -> Option<Peering> {
+pub(crate) fn to_peering(p: &aws_sdk_ec2::types::VpcPeeringConnection) -> Option<Peering> {
     let accepter = p.accepter_vpc_info()?;
     Some(Peering {
         id: p.vpc_peering_connection_id()?.to_string(),
@@ -266,7 +266,7 @@ fn to_target(r: &aws_sdk_ec2::types::Route) -> RouteTarget {
     }
 }
 
-pub fn to_route_table(t: &aws_sdk_ec2::types::RouteTable) -> Option<RouteTable> {
+pub(crate) fn to_route_table(t: &aws_sdk_ec2::types::RouteTable) -> Option<RouteTable> {
     let routes = t
         .routes()
         .iter()

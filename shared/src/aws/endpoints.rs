@@ -6,8 +6,8 @@ use aws_sdk_ec2::Client;
 
 use super::ec2::filter;
 use crate::domain::{Connection, ConnectionState, Failure};
-use vpcwarden_core::endpoint::PrincipalChange;
 use crate::error::{Error, Result};
+use vpcwarden_core::endpoint::PrincipalChange;
 
 #[derive(Clone, Debug)]
 pub struct Endpoints {
@@ -22,11 +22,10 @@ pub struct Service {
     pub acceptance_required: bool,
     /// Network and Gateway Load Balancers behind the service.
     pub load_balancers: Vec<String>,
-    pub state: String,
 }
 
 /// Connection states that matter for deciding (pending, and those holding a quota slot).
-pub const LIVE_STATES: [&str; 4] = ["pendingAcceptance", "pending", "available", "partial"];
+pub(crate) const LIVE_STATES: [&str; 4] = ["pendingAcceptance", "pending", "available", "partial"];
 
 /// EC2 accepts at most 200 values in one filter.
 const FILTER_VALUES: usize = 200;
@@ -54,7 +53,6 @@ impl Endpoints {
                         .chain(s.gateway_load_balancer_arns())
                         .cloned()
                         .collect(),
-                    state: s.service_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 })
             }));
         }
@@ -142,7 +140,7 @@ impl Endpoints {
     }
 
     /// Applies a principal change in one call. `*` is refused here too, whatever the caller.
-    pub async fn modify_principals(&self, service_id: &str, change: &PrincipalChange) -> Result<()> {
+    pub(crate) async fn modify_principals(&self, service_id: &str, change: &PrincipalChange) -> Result<()> {
         if change.is_empty() {
             return Ok(());
         }
@@ -157,21 +155,14 @@ impl Endpoints {
             req = req.set_remove_allowed_principals(Some(change.remove.clone()));
         }
         match req.send().await {
-            Ok(out) if out.return_value() == Some(false) => Err(Error::Aws {
+            Ok(out) if out.return_value() == Some(false) => Err(Error::Incomplete {
                 operation: "ModifyVpcEndpointServicePermissions",
-                code: "ReturnValueFalse".into(),
-                message: format!("the permissions of {service_id} were not changed"),
-                retryable: true,
+                what: format!("the permissions of {service_id} were not changed"),
             }),
             Ok(_) => Ok(()),
             Err(e) => Err(Error::aws("ModifyVpcEndpointServicePermissions", e)),
         }
     }
-}
-
-/// Whether an error means the service does not exist (or is not ours).
-pub fn is_unknown_service(err: &Error) -> bool {
-    err.code() == Some("InvalidVpcEndpointServiceId.NotFound")
 }
 
 fn failures(items: &[UnsuccessfulItem]) -> Vec<Failure> {
@@ -188,7 +179,7 @@ fn failures(items: &[UnsuccessfulItem]) -> Vec<Failure> {
         .collect()
 }
 
-pub fn to_connection(c: &aws_sdk_ec2::types::VpcEndpointConnection) -> Option<Connection> {
+pub(crate) fn to_connection(c: &aws_sdk_ec2::types::VpcEndpointConnection) -> Option<Connection> {
     Some(Connection {
         endpoint_id: c.vpc_endpoint_id()?.to_string(),
         service_id: c.service_id()?.to_string(),

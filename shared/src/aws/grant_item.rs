@@ -29,7 +29,7 @@ struct GrantItem {
 }
 
 /// `pk/sk` of an item, for naming it in errors even when the rest is malformed.
-pub fn item_key(item: &Item) -> String {
+pub(crate) fn item_key(item: &Item) -> String {
     let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("?").to_string();
     format!("{}/{}", s("pk"), s("sk"))
 }

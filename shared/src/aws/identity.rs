@@ -25,7 +25,7 @@ pub struct Identity {
 }
 
 /// STS's minimum session length: assumed credentials live no longer than needed.
-pub const SESSION_LENGTH: Duration = Duration::from_secs(900);
+pub(crate) const SESSION_LENGTH: Duration = Duration::from_secs(900);
 
 impl Identity {
     pub fn new(base: &SdkConfig, session_name: &'static str) -> Self {

@@ -86,7 +86,7 @@ impl Ledger {
     /// Appends a record unless the newest one for `key` already says the same (same action and
     /// reason): a sweep meets the same undecided resource every few minutes, and the ledger keeps
     /// one record per change of mind, not one per sweep. `true` when a record was written.
-    pub async fn record_unless_repeated(
+    pub(crate) async fn record_unless_repeated(
         &self,
         key: &LedgerKey,
         action: LedgerAction,
@@ -105,7 +105,7 @@ impl Ledger {
     /// under any spelling the ledger has used). The one question the acceptor and the auditor
     /// both ask: reads oldest first with a server-side filter, page by page, stopping at the
     /// first match.
-    pub async fn was_accepted(&self, pcx: &str) -> Result<bool> {
+    pub(crate) async fn was_accepted(&self, pcx: &str) -> Result<bool> {
         let key = LedgerKey::Peering(pcx.to_string());
         let spellings = LedgerAction::Accepted.spellings();
         let names: Vec<String> = (0..spellings.len()).map(|i| format!(":a{i}")).collect();
@@ -157,7 +157,7 @@ impl Ledger {
 
     /// Appends a report summary: `pk = report#<account>#<region>`, `sk = <generated_at>`
     /// (DESIGN.md "Ledger"), with the counts and where the full report lies.
-    pub async fn record_report(
+    pub(crate) async fn record_report(
         &self,
         account: &str,
         region: &str,

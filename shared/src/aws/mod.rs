@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 
 /// Attempts per call and the longest pause between two: throttling rides out a few seconds of a
 /// drained bucket, and a dependency that stays down fails the invocation well inside its timeout.
-pub const MAX_ATTEMPTS: u32 = 8;
-pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const MAX_ATTEMPTS: u32 = 8;
+pub(crate) const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The SDK configuration every function and the CLI start from: the standard provider chain
 /// (so `AWS_REGION`, profiles and `AWS_ENDPOINT_URL` work) with adaptive retries, which back off
@@ -36,7 +36,7 @@ pub async fn load_sdk_config() -> Result<SdkConfig> {
 }
 
 /// The same configuration pointed at another region.
-pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+pub(crate) fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
     config.to_builder().region(Region::new(region.to_string())).build()
 }
 

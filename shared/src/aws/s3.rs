@@ -20,7 +20,7 @@ pub struct Rendering<'a> {
 
 /// `<prefix>/<account>/<region>/<date>/report.<extension>` (no leading `/` when the prefix is
 /// empty).
-pub fn report_key(prefix: &str, account: &str, region: &str, date: &str, extension: &str) -> String {
+pub(crate) fn report_key(prefix: &str, account: &str, region: &str, date: &str, extension: &str) -> String {
     let key = format!("{account}/{region}/{date}/report.{extension}");
     if prefix.is_empty() {
         key

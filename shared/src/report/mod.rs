@@ -30,10 +30,10 @@ pub use emf::emf_records;
 pub use html::html;
 pub use markdown::markdown;
 
-use vpcwarden_core::audit::Observed;
 use crate::domain::ConnectionState;
-use vpcwarden_core::RouteChange;
 use crate::domain::{Finding, FindingCode, PeeringStatus, Severity};
+use vpcwarden_core::audit::Observed;
+use vpcwarden_core::RouteChange;
 
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -1,8 +1,8 @@
 use super::*;
-use vpcwarden_core::audit::{audit, Desired, EndpointService, Observed};
-use crate::domain::{Connection, LoadBalancerHealth, TargetGroupHealth};
 use crate::domain::peering::MANAGED_TAG;
+use crate::domain::{Connection, LoadBalancerHealth, TargetGroupHealth};
 use crate::domain::{Peering, RouteTarget, Vpc};
+use vpcwarden_core::audit::{audit, Desired, EndpointService, Observed};
 use vpcwarden_core::fixtures::*;
 
 const GENERATED: &str = "2027-01-15T03:00:00Z";

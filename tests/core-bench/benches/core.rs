@@ -9,12 +9,12 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ipnet::IpNet;
 use vpcwarden_core::audit::{audit, Desired, Observed};
-use vpcwarden_core::plan_routes;
 use vpcwarden_core::domain::peering::MANAGED_TAG;
 use vpcwarden_core::domain::TagFilter;
 use vpcwarden_core::domain::{
     Peering, PeeringGrant, PeeringStatus, Route, RouteTable, RouteTarget, Side, Vpc, VpcScope, VpcSide,
 };
+use vpcwarden_core::plan_routes;
 
 const ACCOUNT: &str = "123456789012";
 const VPCS: usize = 5_000;

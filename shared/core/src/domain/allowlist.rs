@@ -12,9 +12,6 @@ pub enum AllowlistKey {
     Endpoint { service_id: String, account: String },
 }
 
-/// The shape the key of a grant must have, for error messages.
-pub const GRANT_KEY_SHAPE: &str = "peering#<vpc-id|*> or endpoint#<vpce-svc-id>, with account#<12 digits>";
-
 impl AllowlistKey {
     /// Reads a key, naming what is wrong with it.
     pub fn parse(pk: &str, sk: &str) -> Result<Self, String> {

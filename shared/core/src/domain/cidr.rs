@@ -3,7 +3,7 @@ use ipnet::IpNet;
 
 /// Two prefixes overlap when either contains the other's network address
 /// (prefixes nest or are disjoint; there is no partial overlap).
-pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     same_family(a, b) && (a.contains(&b.network()) || b.contains(&a.network()))
 }
 

@@ -52,7 +52,7 @@ impl PeeringGrant {
         is_live(self.expires_at, now)
     }
 
-    pub fn covers_vpc(&self, accepter_vpc: &str) -> bool {
+    pub(crate) fn covers_vpc(&self, accepter_vpc: &str) -> bool {
         match &self.scope {
             VpcScope::Any => true,
             VpcScope::Vpc(v) => v == accepter_vpc,
@@ -71,7 +71,9 @@ impl Grant {
     pub fn key(&self) -> AllowlistKey {
         match self {
             Grant::Peering(g) => AllowlistKey::Peering { scope: g.scope.clone(), account: g.account.clone() },
-            Grant::Endpoint(g) => AllowlistKey::Endpoint { service_id: g.service_id.clone(), account: g.account.clone() },
+            Grant::Endpoint(g) => {
+                AllowlistKey::Endpoint { service_id: g.service_id.clone(), account: g.account.clone() }
+            }
         }
     }
 }

@@ -57,9 +57,6 @@ impl PeeringStatus {
     pub fn is_dead(&self) -> bool {
         matches!(self, Self::Deleting | Self::Deleted | Self::Rejected | Self::Expired | Self::Failed)
     }
-
-    /// The dead states a sweep lists server-side; `deleting` passes on its own to `deleted`.
-    pub const DEAD_CODES: [&'static str; 5] = ["deleting", "deleted", "rejected", "expired", "failed"];
 }
 
 /// One side of a peering connection.

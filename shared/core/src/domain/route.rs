@@ -41,8 +41,10 @@ impl Route {
     /// inside `cidr` with a target other than `local` and `pcx` itself. A less specific route (a
     /// default route, a /8 to a transit gateway) loses to the peering's longer prefix and takes
     /// nothing.
-    pub fn captures(&self, cidr: &IpNet, pcx: &str) -> bool {
-        !matches!(self.target, RouteTarget::Local) && !self.target.is_pcx(pcx) && crate::domain::cidr::within(&self.destination, cidr)
+    pub(crate) fn captures(&self, cidr: &IpNet, pcx: &str) -> bool {
+        !matches!(self.target, RouteTarget::Local)
+            && !self.target.is_pcx(pcx)
+            && crate::domain::cidr::within(&self.destination, cidr)
     }
 }
 
