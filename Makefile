@@ -17,8 +17,8 @@ venv: ## Python test tooling (moto server, pytest) in ./.venv
 chromium: ## Debian's Chromium, to render the HTML report in the drift-auditor tests
 	@tests/tools/chromium.sh
 
-build: ## debug build of every binary, once per run (tests run these binaries)
-	cargo build --workspace --bins
+build: ## debug build of every binary and test, once per run (tests run these binaries; one SDK build serves both)
+	cargo build --workspace --bins --tests
 
 lint:
 	cargo fmt --all --check
@@ -36,8 +36,10 @@ test-infra: ## cfn-lint, sam validate --lint, terraform fmt/validate, checkov (z
 test-infra-proof: ## parity SAM/Terraform, least privilege from the e2e tests' calls, terraform apply to the emulator
 	tests/tools/infra-proof.sh
 
-# test-infra-proof reads what the end-to-end tests of test-rust recorded: keep it after them.
-test: lint test-emulator test-rust test-infra test-infra-proof
+# Every step of the targets above, overlapped where they are independent, each timed
+# (tests/tools/test.sh; test-infra-proof reads what the end-to-end tests of test-rust recorded).
+test:
+	@tests/tools/test.sh
 
 soak: ## the longer reliability tier: ROUNDS=10 fault seeds, CRASH_ROUNDS=3, CASES=10000 (RELIABILITY.md)
 	tests/tools/soak.sh
