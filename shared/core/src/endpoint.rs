@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::domain::{Connection, ConnectionState, Failure, LoadBalancerHealth, UnlistedAction};
 use crate::domain::ids::is_account_id;
 use crate::domain::EndpointGrant;
+use crate::domain::{Connection, ConnectionState, Failure, LoadBalancerHealth, UnlistedAction};
 
 /// The configured behaviour (UNLISTED_ACTION, REVOKE_ON_REMOVAL).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,17 +12,17 @@ use ipnet::IpNet;
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
 
-use crate::domain::UnlistedAction;
 use crate::audit::{audit, Desired, Observed};
-use crate::domain::{Connection, ConnectionState};
-use crate::endpoint::{decide_connections, Action, Focus, Policy};
-use crate::{decide, plan_routes, Decision, RouteChange};
 use crate::domain::cidr::within;
 use crate::domain::route::select_tables;
+use crate::domain::UnlistedAction;
+use crate::domain::{Connection, ConnectionState};
 use crate::domain::{
     EndpointGrant, FindingCode, Peering, PeeringGrant, PeeringStatus, Route, RouteTable, RouteTarget, Side, TagFilter,
     VpcScope, VpcSide,
 };
+use crate::endpoint::{decide_connections, Action, Focus, Policy};
+use crate::{decide, plan_routes, Decision, RouteChange};
 
 const CASES: u32 = 512;
 const NOW: i64 = 1_800_000_000;
@@ -273,7 +273,7 @@ proptest! {
             ..Observed::default()
         };
         let findings = audit(&desired, &observed, NOW);
-        let missing: Vec<_> = findings.iter().filter(|f| f.code == FindingCode::PeeringRouteMissing).collect();
+        let missing: Vec<_> = findings.iter().filter(|f| f.code() == FindingCode::PeeringRouteMissing).collect();
         prop_assert!(missing.is_empty(), "plan {plan:?} applied to {tables:?} still misses {missing:?}");
     }
 

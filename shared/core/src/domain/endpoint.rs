@@ -112,4 +112,3 @@ pub struct Failure {
     pub code: String,
     pub message: String,
 }
-

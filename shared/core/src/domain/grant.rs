@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::allowlist::AllowlistKey;
 
 /// Which accepter VPC a peering grant covers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VpcScope {
     Any,
@@ -71,7 +71,9 @@ impl Grant {
     pub fn key(&self) -> AllowlistKey {
         match self {
             Grant::Peering(g) => AllowlistKey::Peering { scope: g.scope.clone(), account: g.account.clone() },
-            Grant::Endpoint(g) => AllowlistKey::Endpoint { service_id: g.service_id.clone(), account: g.account.clone() },
+            Grant::Endpoint(g) => {
+                AllowlistKey::Endpoint { service_id: g.service_id.clone(), account: g.account.clone() }
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
 pub enum RouteTarget {
     Local,
@@ -42,7 +42,9 @@ impl Route {
     /// default route, a /8 to a transit gateway) loses to the peering's longer prefix and takes
     /// nothing.
     pub fn captures(&self, cidr: &IpNet, pcx: &str) -> bool {
-        !matches!(self.target, RouteTarget::Local) && !self.target.is_pcx(pcx) && crate::domain::cidr::within(&self.destination, cidr)
+        !matches!(self.target, RouteTarget::Local)
+            && !self.target.is_pcx(pcx)
+            && crate::domain::cidr::within(&self.destination, cidr)
     }
 }
 
