@@ -262,6 +262,7 @@ fn every_kind_of_finding_is_worded_with_every_id_it_is_about() {
     let codes: std::collections::BTreeSet<_> = kinds.iter().map(Facts::code).collect();
     assert_eq!(codes.len(), vpcwarden_core::domain::FindingCode::ALL.len(), "one of every code");
     for facts in &kinds {
+        assert_eq!(serde_json::to_value(facts).unwrap()["code"], facts.code().as_str(), "tagged with its code");
         let (message, remediation) = (message(facts), remediation(facts));
         assert!(!message.is_empty() && !remediation.is_empty(), "{facts:?}");
         let words = format!("{message} {remediation}");

@@ -86,8 +86,10 @@ pub struct SickTargetGroup {
 
 /// What distinguishes one drift from another: one variant per kind of drift (per code).
 ///
-/// Durations (`pending_for`, `expires_in`) are seconds at the time of the audit: they change
-/// from run to run while the drift stays the same, so [`Finding::identity`] leaves them out.
+/// Durations (`pending_for`, `expires_in`: seconds at the time of the audit), counts, and the
+/// states a drift passes through (a connection's status, whether a grant covers a request)
+/// change from run to run while the drift stays the same: [`Facts::distinction`], and so
+/// [`Finding::identity`], leave them out.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Facts {
