@@ -2,7 +2,8 @@
 //!
 //! The pure core (domain types and the decisions over them) is its own crate, `vpcwarden-core`;
 //! `aws` holds the adapters; `acceptor`, `approver` and `auditor` orchestrate: parse → load →
-//! decide → act → record → answer; `report` words the audit's findings.
+//! decide → act → record → answer; the reports, which word the audit's findings, are
+//! their own crate, `vpcwarden-report`, re-exported as `report`.
 pub mod acceptor;
 pub mod approver;
 pub mod auditor;
@@ -12,12 +13,14 @@ pub mod config;
 pub mod error;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod event_shapes;
-pub mod report;
 pub mod routes;
 pub mod telemetry;
 
 /// The domain types of the pure core, re-exported: adapters and reports speak them.
 pub use vpcwarden_core::domain;
+
+/// The reports (crate `vpcwarden-report`), under their old path: `crate::report::…`.
+pub use vpcwarden_report as report;
 
 #[cfg(test)]
 mod robustness_tests;

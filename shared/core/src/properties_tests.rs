@@ -273,7 +273,7 @@ proptest! {
             ..Observed::default()
         };
         let findings = audit(&desired, &observed, NOW);
-        let missing: Vec<_> = findings.iter().filter(|f| f.code == FindingCode::PeeringRouteMissing).collect();
+        let missing: Vec<_> = findings.iter().filter(|f| f.code() == FindingCode::PeeringRouteMissing).collect();
         prop_assert!(missing.is_empty(), "plan {plan:?} applied to {tables:?} still misses {missing:?}");
     }
 

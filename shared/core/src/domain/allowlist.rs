@@ -1,10 +1,13 @@
 //! The allowlist's item keys (DESIGN.md "Allowlist"): `pk`/`sk` of a grant, parsed and written
 //! in this one place by the table adapter, the stream parser and the CLI.
+use serde::Serialize;
+
 use super::grant::VpcScope;
 use super::ids::{is_account_id, is_endpoint_service_id, is_vpc_id};
 
 /// What an allowlist item is, by its key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum AllowlistKey {
     /// `peering#<vpc-id|*>` / `account#<12 digits>`.
     Peering { scope: VpcScope, account: String },

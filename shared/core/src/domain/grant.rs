@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::allowlist::AllowlistKey;
 
 /// Which accepter VPC a peering grant covers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VpcScope {
     Any,

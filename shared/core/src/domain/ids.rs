@@ -26,6 +26,20 @@ pub fn is_endpoint_id(s: &str) -> bool {
     prefixed_hex(s, "vpce-")
 }
 
+/// The account an allowed principal of an endpoint service belongs to:
+/// `arn:<partition>:iam::<account>:…` or a bare account id.
+pub fn principal_account(principal: &str) -> Option<&str> {
+    let principal = principal.trim();
+    if is_account_id(principal) {
+        return Some(principal);
+    }
+    let mut parts = principal.split(':');
+    match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("arn"), Some(_), Some("iam"), Some(""), Some(account)) if is_account_id(account) => Some(account),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

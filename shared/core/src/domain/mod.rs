@@ -3,6 +3,7 @@ pub mod allowlist;
 pub mod cidr;
 pub mod endpoint;
 pub mod finding;
+pub mod fingerprint;
 pub mod grant;
 pub mod ids;
 pub mod ledger;
@@ -13,7 +14,8 @@ pub mod vpc;
 
 pub use allowlist::AllowlistKey;
 pub use endpoint::{Connection, ConnectionState, Failure, LoadBalancerHealth, TargetGroupHealth};
-pub use finding::{Finding, FindingCode, Severity};
+pub use finding::{DeadReason, Facts, Finding, FindingCode, Requester, Severity, SickTargetGroup};
+pub use fingerprint::Identity;
 pub use grant::{EndpointGrant, Grant, PeeringGrant, VpcScope};
 pub use ledger::{LedgerAction, LedgerKey};
 pub use peering::{Peering, PeeringStatus, Side, VpcSide};

@@ -7,7 +7,7 @@ use serde::Serialize;
 pub const MANAGED_TAG: &str = "vpcwarden:managed";
 pub const ACCEPTED_AT_TAG: &str = "vpcwarden:accepted-at";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PeeringStatus {
     InitiatingRequest,
@@ -100,7 +100,7 @@ impl Peering {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Accepter,

@@ -1,7 +1,7 @@
 //! The report as Markdown (GitHub-flavoured tables), for tickets, chat and pull requests.
 use std::fmt::Write;
 
-use super::{severity_name, Report, ScopeState};
+use super::{change_and_pcx, severity_name, Report, ScopeState};
 
 /// A table cell: one line, pipes escaped.
 fn cell(text: &str) -> String {
@@ -69,11 +69,7 @@ pub fn markdown(report: &Report) -> String {
             writeln!(out, "\n## Remediation\n\n| outcome | change | route table | destination | connection | detail |");
         let _ = writeln!(out, "|---|---|---|---|---|---|");
         for r in &report.remediation {
-            let (change, pcx) = match &r.change {
-                vpcwarden_core::RouteChange::Create { pcx, .. } => ("create", pcx.as_str()),
-                vpcwarden_core::RouteChange::Delete { pcx, .. } => ("delete", pcx.as_str()),
-                vpcwarden_core::RouteChange::Conflict { .. } => ("conflict", ""),
-            };
+            let (change, pcx) = change_and_pcx(&r.change);
             let _ = writeln!(
                 out,
                 "| {} | {change} | {} | {} | {pcx} | {} |",

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{severity_name, Summary};
-use crate::domain::{FindingCode, Severity};
+use vpcwarden_core::domain::{FindingCode, Severity};
 
 pub const NAMESPACE: &str = "vpcwarden";
 

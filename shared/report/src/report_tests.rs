@@ -1,8 +1,8 @@
 use super::*;
-use crate::domain::peering::MANAGED_TAG;
-use crate::domain::{Connection, LoadBalancerHealth, TargetGroupHealth};
-use crate::domain::{Peering, RouteTarget, Vpc};
 use vpcwarden_core::audit::{audit, Desired, EndpointService, Observed};
+use vpcwarden_core::domain::peering::MANAGED_TAG;
+use vpcwarden_core::domain::{Connection, ConnectionState, LoadBalancerHealth, TargetGroupHealth};
+use vpcwarden_core::domain::{Peering, PeeringStatus, RouteTarget, Vpc};
 use vpcwarden_core::fixtures::*;
 
 const GENERATED: &str = "2027-01-15T03:00:00Z";
@@ -126,10 +126,22 @@ fn json_follows_the_versioned_schema() {
     for c in FindingCode::ALL {
         assert!(v["summary"]["by_code"][c.as_str()].is_u64(), "{}", c.as_str());
     }
-    let f = &v["findings"][0];
-    for field in ["code", "severity", "resource", "account", "region", "message", "remediation"] {
-        assert!(f[field].is_string(), "{field}: {f}");
+    for f in v["findings"].as_array().unwrap() {
+        let fields: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+        // Exactly the fields of schema version 1, no more.
+        let mut expected = ["code", "severity", "resource", "account", "region", "message", "remediation"];
+        expected.sort();
+        assert_eq!(fields, expected, "{f}");
+        for field in expected {
+            assert!(f[field].is_string(), "{field}: {f}");
+        }
     }
+    let f = &v["findings"][2];
+    assert_eq!((f["code"].as_str(), f["severity"].as_str()), (Some("PEERING_ROUTE_MISSING"), Some("high")));
+    assert_eq!(
+        (f["resource"].as_str(), f["account"].as_str(), f["region"].as_str()),
+        (Some("rtb-2"), Some(ME), Some("us-east-1"))
+    );
     assert_eq!(v["remediation"][0]["change"], "create");
     assert_eq!(v["remediation"][0]["outcome"], "applied");
     assert_eq!(v["remediation"][0]["route_table"], "rtb-2");
@@ -180,7 +192,7 @@ fn markdown_has_the_summary_the_scopes_and_a_row_per_finding() {
 fn html_is_one_self_contained_page_with_a_drawing() {
     let page = html(&report());
     assert!(page.starts_with("<!DOCTYPE html>"));
-    assert!(page.contains("<div id=\"estate\">\n<svg"), "the drawing is inline");
+    assert!(page.contains("<div id=\"estate\"><svg"), "the drawing is inline");
     assert!(!page.contains("<?xml"));
     assert!(
         !page.contains("<script") && !page.contains("<link") && !page.contains("@import") && !page.contains("url(http")
@@ -324,4 +336,69 @@ fn a_mesh_of_peerings_is_drawn_with_connection_nodes_in_bounded_time() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
     // Hubs and spokes keep their direct edges.
     assert!(!super::drawing::dot(&report().estate).0.contains("connection:"));
+}
+
+#[test]
+fn findings_are_worded_with_the_ids_they_are_about() {
+    let r = report();
+    let pcx = peering().id;
+    let [not_allowlisted, wildcard, missing] = &r.findings[..] else { panic!("{:#?}", r.findings) };
+    for id in ["vpce-0aaa0000000000001", PEER, SVC, "without a live grant"] {
+        assert!(not_allowlisted.message.contains(id), "{id}: {}", not_allowlisted.message);
+    }
+    assert!(not_allowlisted.remediation.contains("vpce-0aaa0000000000001"));
+    assert!(wildcard.message.contains(SVC) && wildcard.message.contains('*'));
+    for id in ["rtb-2", "vpc-acc", "10.1.0.0/16", pcx.as_str()] {
+        assert!(missing.message.contains(id), "{id}: {}", missing.message);
+    }
+    assert!(missing.remediation.contains("REMEDIATE=true"));
+    // The same words in every format.
+    let (md, page) = (markdown(&r), html(&r));
+    for f in &r.findings {
+        assert!(md.contains(&f.message) && md.contains(&f.remediation), "{}", f.message);
+        // Escaped in the page (`->` reads `-&gt;`), as every text is.
+        let escaped = maud::html! { (f.message) }.into_string();
+        assert!(escaped.contains("-&gt;") || !f.message.contains("->"));
+        assert!(page.contains(&escaped), "{escaped}");
+    }
+}
+
+#[test]
+fn a_consumer_is_coloured_by_its_own_service_s_findings_only() {
+    // PEER is a granted consumer of SVC, and an unlisted principal of another service: only
+    // the other service's consumer line shows that.
+    let mut o = observed();
+    o.services[0].allowed_principals = vec![format!("arn:aws:iam::{PEER}:root")];
+    let mut other = o.services[0].clone();
+    other.id = "vpce-svc-0fedcba9876543210".into();
+    other.connections[0].service_id = other.id.clone();
+    other.connections[0].endpoint_id = "vpce-0bbb0000000000002".into();
+    o.services.push(other);
+    let d = Desired {
+        endpoint_grants: vec![vpcwarden_core::domain::EndpointGrant {
+            service_id: SVC.into(),
+            account: PEER.into(),
+            expires_at: None,
+            max_endpoints: None,
+            note: None,
+            added_by: "test".into(),
+            added_at: NOW,
+        }],
+        stale_pending: 86400,
+        ..Desired::default()
+    };
+    let findings = audit(&d, &o, NOW);
+    let scope = ScopeResult {
+        account: ME.into(),
+        region: "us-east-1".into(),
+        outcome: Ok(Box::new(Audited { observed: o, findings, ..Audited::default() })),
+    };
+    let estate = Report::build(GENERATED, &[scope], None).estate;
+    let (granted, other) = (&estate.services[0], &estate.services[1]);
+    assert_eq!(granted.consumers[0].health.worst, None, "{granted:#?}");
+    assert_eq!(
+        other.consumers[0].health.codes,
+        [FindingCode::EndpointNotAllowlisted, FindingCode::EndpointServicePrincipalUnlisted]
+    );
+    assert_eq!(other.health.codes, [FindingCode::EndpointServicePrincipalUnlisted], "filed under the service");
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::{Estate, Health};
-use crate::domain::Severity;
+use vpcwarden_core::domain::Severity;
 
 /// Above this many nodes the drawing keeps the elements with findings (and what they connect)
 /// first: a layout of thousands of nodes is neither quick nor readable.
@@ -195,39 +195,7 @@ fn dot_and_size(estate: &Estate) -> (String, Option<String>, usize) {
         }
     }
     for s in estate.services.iter().filter(|s| sel.services.contains(&s.id)) {
-        let node = format!("service:{}", s.id);
-        let mut label = format!("endpoint service\n{}\n{} {}", s.id, s.account, s.region);
-        if !s.acceptance_required {
-            label.push_str("\nauto-accept");
-        }
-        let border = s.health.worst.map_or("black", severity_colour);
-        let _ = writeln!(
-            out,
-            "  {} [label={}, style=filled, fillcolor=\"#fef3c7\", color={}];",
-            quote(&node),
-            quote(&label),
-            quote(border)
-        );
-        for c in &s.consumers {
-            let states: Vec<String> = c.connections.iter().map(|(state, n)| format!("{n} {state}")).collect();
-            let label = format!("account {}\n{}", c.account, states.join("\n"));
-            let connected = c.connections.keys().any(|k| k == "available" || k == "pending" || k == "partial");
-            let (colour, dashed, width) = match c.health.worst {
-                Some(sev) => (severity_colour(sev), !connected, 2),
-                None if connected => (OK, false, 1),
-                None => (INACTIVE, true, 1),
-            };
-            let id = account_node(&s.id, &c.account);
-            let _ = writeln!(out, "  {} [label={}, color={}];", quote(&id), quote(&label), quote(colour));
-            let _ = writeln!(
-                out,
-                "  {} -> {} [color={}, penwidth={width}{}];",
-                quote(&id),
-                quote(&node),
-                quote(colour),
-                if dashed { ", style=dashed" } else { "" }
-            );
-        }
+        draw_service(&mut out, s);
     }
     out.push_str("}\n");
     let note = (sel.drawn_nodes < sel.total_nodes).then(|| {
@@ -238,6 +206,44 @@ fn dot_and_size(estate: &Estate) -> (String, Option<String>, usize) {
     });
     let nodes = sel.drawn_nodes + if shallow { 0 } else { sel.peerings.len() };
     (out, note, nodes)
+}
+
+/// An endpoint service as a box, with an edge from each consumer account, coloured by its
+/// worst finding.
+fn draw_service(out: &mut String, s: &super::EstateService) {
+    let node = format!("service:{}", s.id);
+    let mut label = format!("endpoint service\n{}\n{} {}", s.id, s.account, s.region);
+    if !s.acceptance_required {
+        label.push_str("\nauto-accept");
+    }
+    let border = s.health.worst.map_or("black", severity_colour);
+    let _ = writeln!(
+        out,
+        "  {} [label={}, style=filled, fillcolor=\"#fef3c7\", color={}];",
+        quote(&node),
+        quote(&label),
+        quote(border)
+    );
+    for c in &s.consumers {
+        let states: Vec<String> = c.connections.iter().map(|(state, n)| format!("{n} {state}")).collect();
+        let label = format!("account {}\n{}", c.account, states.join("\n"));
+        let connected = c.connections.keys().any(|k| k == "available" || k == "pending" || k == "partial");
+        let (colour, dashed, width) = match c.health.worst {
+            Some(sev) => (severity_colour(sev), !connected, 2),
+            None if connected => (OK, false, 1),
+            None => (INACTIVE, true, 1),
+        };
+        let id = account_node(&s.id, &c.account);
+        let _ = writeln!(out, "  {} [label={}, color={}];", quote(&id), quote(&label), quote(colour));
+        let _ = writeln!(
+            out,
+            "  {} -> {} [color={}, penwidth={width}{}];",
+            quote(&id),
+            quote(&node),
+            quote(colour),
+            if dashed { ", style=dashed" } else { "" }
+        );
+    }
 }
 
 /// The estate drawn as an SVG document (without an XML declaration, ready to inline), and a
