@@ -219,6 +219,9 @@ class ExecutionEnvironment:
             current = self._current
             if current is None or current.request_id != request_id or current.result is not None:
                 return False
+            if self._pump is not None:
+                # What the function printed before answering belongs to this invocation.
+                self._pump.drain()
             current.result = result
             self._current = None
             self._cond.notify_all()

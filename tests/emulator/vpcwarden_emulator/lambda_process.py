@@ -15,13 +15,17 @@
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import io
 import os
 import queue
 import shutil
 import signal
+import struct
 import subprocess
+import termios
 import threading
+import time
 import zipfile
 from typing import IO, Any, Callable
 
@@ -91,14 +95,42 @@ class LogPump:
         self._stream = stream
         self._sink = sink
         self._on_line = on_line
+        self._copying = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lambda-log-pump", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        for line in iter(self._stream.readline, b""):
-            self._sink(line)
-            self._on_line(line)
+        # Raw reads, not a buffered readline: `drain` relies on nothing waiting in a buffer of
+        # ours once the pipe is empty and no chunk is being copied.
+        fd = self._stream.fileno()
+        partial = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self._copying.set()
+            *lines, partial = (partial + chunk).split(b"\n")
+            for line in lines:
+                self._sink(line + b"\n")
+                self._on_line(line + b"\n")
+            self._copying.clear()
+        if partial:
+            self._sink(partial)
+            self._on_line(partial)
         self._stream.close()
+
+    def drain(self, timeout: float = 2.0) -> None:
+        """Waits until what the process has written so far is copied: Lambda logs a function's
+        own lines before the END line of its invocation, however busy the machine is."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                pending = struct.unpack("i", fcntl.ioctl(self._stream.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+            except (OSError, ValueError):
+                return  # the pipe is closed: everything was copied
+            if pending == 0 and not self._copying.is_set():
+                return
+            time.sleep(0.001)
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
