@@ -224,18 +224,8 @@ pub async fn routes(aws: &Aws, vpc: &SeededVpc) -> Vec<(String, String, String, 
                 .or(r.destination_ipv6_cidr_block())
                 .or(r.destination_prefix_list_id())
                 .unwrap_or_default();
-            let target = r
-                .vpc_peering_connection_id()
-                .or(r.gateway_id())
-                .or(r.transit_gateway_id())
-                .or(r.nat_gateway_id())
-                .or(r.network_interface_id())
-                .or(r.instance_id())
-                .or(r.egress_only_internet_gateway_id())
-                .or(r.local_gateway_id())
-                .or(r.carrier_gateway_id())
-                .or(r.core_network_arn())
-                .unwrap_or_default();
+            // Raw ids, not the product's domain types: the tests read what AWS says.
+            let target = vpcwarden::aws::ec2::route_target_id(r).unwrap_or_default();
             let state = r.state().map(|s| s.as_str()).unwrap_or_default();
             routes.push((rtb.to_string(), dest.to_string(), target.to_string(), state.to_string()));
         }

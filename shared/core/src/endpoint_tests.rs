@@ -22,15 +22,7 @@ fn pending(id: &str, created_at: i64) -> Connection {
 }
 
 fn egrant() -> EndpointGrant {
-    EndpointGrant {
-        service_id: SVC.into(),
-        account: PEER.into(),
-        expires_at: None,
-        max_endpoints: None,
-        note: None,
-        added_by: "test".into(),
-        added_at: NOW - 100,
-    }
+    crate::fixtures::endpoint_grant(SVC, PEER)
 }
 
 const IGNORE: Policy = Policy { unlisted: UnlistedAction::Ignore, revoke_on_removal: false };

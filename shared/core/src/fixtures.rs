@@ -53,6 +53,19 @@ pub fn grant() -> PeeringGrant {
     }
 }
 
+/// A live endpoint grant for `account` on `service`, without a limit, added at `NOW - 100`.
+pub fn endpoint_grant(service: &str, account: &str) -> EndpointGrant {
+    EndpointGrant {
+        service_id: service.into(),
+        account: account.into(),
+        expires_at: None,
+        max_endpoints: None,
+        note: None,
+        added_by: "test".into(),
+        added_at: NOW - 100,
+    }
+}
+
 pub fn table(id: &str, vpc: &str, routes: &[(&str, RouteTarget)]) -> RouteTable {
     RouteTable {
         id: id.into(),

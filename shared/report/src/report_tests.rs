@@ -375,19 +375,7 @@ fn a_consumer_is_coloured_by_its_own_service_s_findings_only() {
     other.connections[0].service_id = other.id.clone();
     other.connections[0].endpoint_id = "vpce-0bbb0000000000002".into();
     o.services.push(other);
-    let d = Desired {
-        endpoint_grants: vec![vpcwarden_core::domain::EndpointGrant {
-            service_id: SVC.into(),
-            account: PEER.into(),
-            expires_at: None,
-            max_endpoints: None,
-            note: None,
-            added_by: "test".into(),
-            added_at: NOW,
-        }],
-        stale_pending: 86400,
-        ..Desired::default()
-    };
+    let d = Desired { endpoint_grants: vec![endpoint_grant(SVC, PEER)], stale_pending: 86400, ..Desired::default() };
     let findings = audit(&d, &o, NOW);
     let scope = ScopeResult {
         account: ME.into(),

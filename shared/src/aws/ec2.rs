@@ -245,12 +245,11 @@ pub(crate) fn to_peering(p: &aws_sdk_ec2::types::VpcPeeringConnection) -> Option
     })
 }
 
-fn to_target(r: &aws_sdk_ec2::types::Route) -> RouteTarget {
-    if let Some(pcx) = r.vpc_peering_connection_id() {
-        return RouteTarget::PeeringConnection(pcx.to_string());
-    }
-    let other = r
-        .gateway_id()
+/// The id of whatever a route sends its traffic to (`local`, a pcx, a gateway, an ENI…): EC2
+/// reports it in one of many fields, and this is the one list of them.
+pub fn route_target_id(r: &aws_sdk_ec2::types::Route) -> Option<&str> {
+    r.vpc_peering_connection_id()
+        .or(r.gateway_id())
         .or(r.transit_gateway_id())
         .or(r.nat_gateway_id())
         .or(r.network_interface_id())
@@ -258,8 +257,14 @@ fn to_target(r: &aws_sdk_ec2::types::Route) -> RouteTarget {
         .or(r.egress_only_internet_gateway_id())
         .or(r.local_gateway_id())
         .or(r.carrier_gateway_id())
-        .or(r.core_network_arn());
-    match other {
+        .or(r.core_network_arn())
+}
+
+fn to_target(r: &aws_sdk_ec2::types::Route) -> RouteTarget {
+    if let Some(pcx) = r.vpc_peering_connection_id() {
+        return RouteTarget::PeeringConnection(pcx.to_string());
+    }
+    match route_target_id(r) {
         Some("local") => RouteTarget::Local,
         Some(id) => RouteTarget::Other(id.to_string()),
         None => RouteTarget::Other("unknown".into()),
