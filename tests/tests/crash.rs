@@ -182,7 +182,11 @@ async fn drift_auditor_crashing_mid_audit_leaves_nothing_half_written_and_the_ne
     for key in &keys {
         assert!(!audit_seed::report_object(aws, key).await.is_empty(), "{key} is whole");
     }
-    let summary = tables::ledger_entries(aws, &format!("report#{ACCOUNT}#{REGION}")).await;
+    let summary = tables::ledger_entries(
+        aws,
+        &LedgerKey::Report { account: ACCOUNT.to_string(), region: REGION.to_string() }.to_string(),
+    )
+    .await;
     assert_eq!(summary.len(), 1, "{summary:#?}");
     assert_eq!(summary[0]["total"], 16);
     figures::record("drift-auditor crash mid-audit", crash_figures(3));

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vpcwarden::domain::{FindingCode, LedgerAction};
+use vpcwarden::domain::{FindingCode, LedgerAction, LedgerKey};
 use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::privatelink::{self, principal};
@@ -90,7 +90,11 @@ async fn an_estate_with_every_kind_of_drift_yields_every_code_once() {
     assert!(md.contains("| `PEERING_ROUTE_BLACKHOLE` | high | 1 |"), "{md}");
 
     // The ledger has the report's summary; the logs have the metrics.
-    let entries = tables::ledger_entries(&stage.aws, &format!("report#{ACCOUNT}#{REGION}")).await;
+    let entries = tables::ledger_entries(
+        &stage.aws,
+        &LedgerKey::Report { account: ACCOUNT.to_string(), region: REGION.to_string() }.to_string(),
+    )
+    .await;
     assert_eq!(entries.len(), 1, "{entries:#?}");
     assert_eq!(entries[0]["sk"], answer["generated_at"]);
     assert_eq!(entries[0]["total"], 16);
@@ -233,7 +237,7 @@ async fn remediation_fixes_exactly_what_it_may() {
     // Each change is in the ledger, under its connection.
     assert_eq!(ledger_actions(&stage, &live).await, [LedgerAction::Accepted, LedgerAction::RoutesRestored]);
     assert_eq!(ledger_actions(&stage, &tagged_dead).await, [LedgerAction::RoutesRemoved]);
-    let removed = tables::ledger_entries(&stage.aws, &format!("pcx#{tagged_dead}")).await;
+    let removed = tables::ledger_entries(&stage.aws, &LedgerKey::Peering(tagged_dead.to_string()).to_string()).await;
     assert_eq!(
         removed[0]["details"]["routes"].as_array().map(Vec::len),
         Some(2),
@@ -300,7 +304,11 @@ async fn a_failing_scope_is_reported_while_the_others_still_are() {
     assert_eq!(theirs["scope"]["accounts"], json!([THIRD]));
     assert_eq!(theirs["findings"], json!([]));
     assert!(theirs["scope"]["scopes"][2]["error"].as_str().unwrap().contains("AccessDenied"));
-    let ledgered = tables::ledger_entries(&stage.aws, &format!("report#{THIRD}#us-west-2")).await;
+    let ledgered = tables::ledger_entries(
+        &stage.aws,
+        &LedgerKey::Report { account: THIRD.to_string(), region: "us-west-2".into() }.to_string(),
+    )
+    .await;
     assert_eq!(ledgered[0]["status"], "failed");
 
     // With only the failing account, the run is an error (Lambda retries it).

@@ -207,7 +207,7 @@ async fn a_removed_or_expired_grant_revokes_only_when_configured() {
     assert_eq!(state(&stage, svc, &others).await, "rejected");
     assert_eq!(state(&stage, svc, &strangers).await, "available", "STRANGER's grant is still live");
     assert_eq!(ids(&service_answer(&answer, svc)["rejected"]), sorted(vec![vendors.clone(), others.clone()]));
-    let entries = tables::ledger_entries(&stage.aws, &format!("vpce#{others}")).await;
+    let entries = tables::ledger_entries(&stage.aws, &LedgerKey::Endpoint(others.to_string()).to_string()).await;
     let revoke = entries.iter().find(|e| e["action"] == LedgerAction::Rejected.as_str()).expect("revocation recorded");
     assert_eq!(revoke["details"]["grant_expired_by_ttl"], true);
 
@@ -453,7 +453,7 @@ async fn dry_run_decides_and_records_but_changes_nothing() {
     {
         assert_eq!(stage.calls(action), 0, "{action}");
     }
-    let entries = tables::ledger_entries(&stage.aws, &format!("vpce#{vendors}")).await;
+    let entries = tables::ledger_entries(&stage.aws, &LedgerKey::Endpoint(vendors.to_string()).to_string()).await;
     assert_eq!(entries.len(), 1);
     assert_eq!(
         (entries[0]["action"].as_str(), entries[0]["dry_run"].as_bool()),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use vpcwarden::domain::LedgerAction;
+use vpcwarden::domain::{LedgerAction, LedgerKey};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::seed::{self, RouteTargetSpec, SeededVpc};
 use vpcwarden_tests::stage::Stage;
@@ -151,7 +151,7 @@ async fn refusals_are_ignored_or_rejected_and_ledgered_once() {
         [(&pcx_unlisted, "no peering grant"), (&pcx_expired, "expired"), (&pcx_routed, "already routed in")]
     {
         assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, pcx).await, "pending-acceptance");
-        let entries = tables::ledger_entries(&stage.aws, &format!("pcx#{pcx}")).await;
+        let entries = tables::ledger_entries(&stage.aws, &LedgerKey::Peering(pcx.to_string()).to_string()).await;
         assert_eq!(entries.len(), 1, "one record per change of mind, not per sweep: {entries:#?}");
         assert!(entries[0]["reason"].as_str().unwrap().contains(reason), "{entries:#?}");
     }
@@ -306,7 +306,7 @@ async fn dry_run_decides_and_records_but_changes_nothing() {
     assert_eq!(out["planned"].as_array().unwrap().len(), 3 + 1, "{answer:#}");
     assert_eq!(seed::peering_status(&stage.aws, ACCOUNT, REGION, &pcx).await, "pending-acceptance");
     assert_eq!((seed::routes(&stage.aws, &acc).await, seed::routes(&stage.aws, &req).await), before);
-    let entries = tables::ledger_entries(&stage.aws, &format!("pcx#{pcx}")).await;
+    let entries = tables::ledger_entries(&stage.aws, &LedgerKey::Peering(pcx.to_string()).to_string()).await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["dry_run"], true);
 }

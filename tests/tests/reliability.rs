@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vpcwarden::domain::{FindingCode, LedgerAction};
+use vpcwarden::domain::{FindingCode, LedgerAction, LedgerKey};
 use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::figures::{self, soak_rounds};
@@ -361,7 +361,11 @@ async fn run_audit(faults: Option<u64>) -> (BTreeMap<String, Value>, FaultFigure
     stage.emu.clear_faults();
     let report = audit_seed::report_keys(&stage.aws, "nightly/").await;
     let files: Vec<String> = report.iter().filter_map(|k| k.rsplit('/').next().map(str::to_string)).collect();
-    let summary = tables::ledger_entries(&stage.aws, &format!("report#{ACCOUNT}#{REGION}")).await;
+    let summary = tables::ledger_entries(
+        &stage.aws,
+        &LedgerKey::Report { account: ACCOUNT.to_string(), region: REGION.to_string() }.to_string(),
+    )
+    .await;
     let state = BTreeMap::from([
         ("findings".to_string(), answer["findings"].clone()),
         ("total".to_string(), answer["total"].clone()),
@@ -538,7 +542,11 @@ async fn audits_replayed_and_racing_report_the_same_findings() {
     let report: Value =
         serde_json::from_str(&audit_seed::report_object(&stage.aws, json_key).await).expect("whole JSON");
     assert_eq!(report["summary"]["total"], 16);
-    let summaries = tables::ledger_entries(&stage.aws, &format!("report#{ACCOUNT}#{REGION}")).await;
+    let summaries = tables::ledger_entries(
+        &stage.aws,
+        &LedgerKey::Report { account: ACCOUNT.to_string(), region: REGION.to_string() }.to_string(),
+    )
+    .await;
     assert_eq!(summaries.len(), runs, "one summary per run (runs in the same millisecond would share one)");
     figures::record(
         "drift-auditor replay and race",

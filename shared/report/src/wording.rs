@@ -4,8 +4,8 @@
 use ipnet::IpNet;
 use vpcwarden_core::domain::ids::principal_account;
 use vpcwarden_core::domain::{
-    AllowlistKey, ConnectionState, DeadReason, Facts, PeeringStatus, Requester, RouteTarget, SickTargetGroup, Side,
-    VpcScope,
+    AllowlistKey, ConnectionState, DeadReason, Facts, LedgerKey, PeeringStatus, Requester, RouteTarget,
+    SickTargetGroup, Side, VpcScope,
 };
 
 /// What drifted, in one sentence.
@@ -125,9 +125,10 @@ fn stale(pcx: &str, r: &Requester, accepter_vpc: &str, waited: Waited) -> (Strin
         duration(waited.expires_in)
     );
     let remediation = if waited.granted {
+        let key = LedgerKey::Peering(pcx.to_string());
         format!(
             "A grant covers it but it was not accepted: check peering-acceptor's ledger entries for {pcx} \
-             (pk pcx#{pcx}: a refused CIDR check?) and that its sweep runs."
+             (pk {key}: a refused CIDR check?) and that its sweep runs."
         )
     } else {
         format!("Accept {pcx} (after adding a grant) or reject it, rather than letting it expire.")
@@ -255,8 +256,9 @@ fn endpoint_pending(service: &str, endpoint: &str, account: &str, granted: bool)
         (
             format!("{endpoint} from {account} to {service} is pending although a live grant covers it"),
             format!(
-                "endpoint-approver should have accepted it: check its ledger (vpce#{endpoint}) for an over-quota \
-                 refusal, and that its sweep and SNS trigger run."
+                "endpoint-approver should have accepted it: check its ledger ({}) for an over-quota refusal, and \
+                 that its sweep and SNS trigger run.",
+                LedgerKey::Endpoint(endpoint.to_string())
             ),
         )
     } else {
