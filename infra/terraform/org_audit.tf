@@ -3,8 +3,9 @@
 #
 # Both read files outside this folder, relative to it: ../statemachine/org-audit.asl.json (the
 # definition SAM deploys too) and ../sam/member-role.yaml (the member roles' template). They are
-# read only when the feature is on, so a copy of this folder alone still works with both off;
-# copy infra/ as a whole (terraform/, statemachine/, sam/) to use them. A module source
+# read only when the feature is on (behind a condition: Terraform evaluates even a count = 0
+# resource's arguments), so a copy of this folder alone still works with both off; copy infra/ as
+# a whole (terraform/, statemachine/, sam/) to use them. A module source
 # "github.com/<owner>/vpcwarden//infra/terraform" fetches the whole repository, so the paths hold.
 
 locals {
@@ -97,6 +98,15 @@ locals {
     ]
   }
 
+  # The same file and variables as SAM's DefinitionUri + DefinitionSubstitutions (numbers render
+  # as their decimal text in both: tests/infra/test_parity.py compares the two renderings).
+  org_audit_definition = var.org_audit ? templatefile("${path.module}/../statemachine/org-audit.asl.json", {
+    DriftAuditorFunctionArn    = aws_lambda_function.this["drift-auditor"].arn
+    ReportBucket               = aws_s3_bucket.reports.bucket
+    MaxConcurrency             = var.org_audit_max_concurrency
+    ToleratedFailurePercentage = var.org_audit_tolerated_failure_percentage
+  }) : null
+
   org_audit_alarms = var.org_audit ? {
     "failed"    = { metric = "ExecutionsFailed", description = "An org-audit execution failed (more scopes failed than tolerated, or the plan or the aggregate failed)" }
     "timed-out" = { metric = "ExecutionsTimedOut", description = "An org-audit execution ran past its 12-hour timeout" }
@@ -166,17 +176,10 @@ resource "aws_cloudwatch_log_group" "org_audit" {
 resource "aws_sfn_state_machine" "org_audit" {
   count = var.org_audit ? 1 : 0
 
-  name     = local.org_audit_name
-  type     = "STANDARD"
-  role_arn = aws_iam_role.org_audit["org-audit"].arn
-  # The same file and variables as SAM's DefinitionUri + DefinitionSubstitutions (numbers render
-  # as their decimal text in both: tests/infra/test_parity.py compares the two renderings).
-  definition = templatefile("${path.module}/../statemachine/org-audit.asl.json", {
-    DriftAuditorFunctionArn    = aws_lambda_function.this["drift-auditor"].arn
-    ReportBucket               = aws_s3_bucket.reports.bucket
-    MaxConcurrency             = var.org_audit_max_concurrency
-    ToleratedFailurePercentage = var.org_audit_tolerated_failure_percentage
-  })
+  name       = local.org_audit_name
+  type       = "STANDARD"
+  role_arn   = aws_iam_role.org_audit["org-audit"].arn
+  definition = local.org_audit_definition
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.org_audit[0].arn}:*"
@@ -239,6 +242,7 @@ resource "aws_cloudwatch_metric_alarm" "org_audit" {
 
 locals {
   member_role_stack_set = length(var.member_role_stack_set_ous) > 0 && (var.requester_role_name != "" || var.audit_role_name != "")
+  member_role_template  = local.member_role_stack_set ? file("${path.module}/../sam/member-role.yaml") : null
 }
 
 resource "aws_cloudformation_stack_set" "member_roles" {
@@ -249,7 +253,7 @@ resource "aws_cloudformation_stack_set" "member_roles" {
   permission_model = "SERVICE_MANAGED"
   call_as          = var.member_role_stack_set_call_as
   capabilities     = ["CAPABILITY_NAMED_IAM"]
-  template_body    = file("${path.module}/../sam/member-role.yaml")
+  template_body    = local.member_role_template
   parameters = {
     DeploymentAccountId        = local.account_id
     DeploymentNamePrefix       = var.name_prefix

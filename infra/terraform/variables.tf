@@ -274,7 +274,7 @@ variable "audit_regions" {
   default     = []
 
   validation {
-    condition     = var.audit_regions == ["enabled"] || alltrue([for r in var.audit_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
+    condition     = join(",", var.audit_regions) == "enabled" || alltrue([for r in var.audit_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
     error_message = "audit_regions must be region names like eu-west-1, or enabled alone."
   }
 }

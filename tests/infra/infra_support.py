@@ -328,12 +328,15 @@ def terraform_env() -> dict[str, str]:
 
 
 class Terraform:
-    """A scratch copy of infra/terraform (nothing is written into the tree)."""
+    """A scratch copy of infra/terraform (nothing is written into the tree), with the files the
+    module reads beside it as in the tree (../statemachine, ../sam)."""
 
     def __init__(self, scratch: str) -> None:
         self.scratch = scratch
         self.tree = os.path.join(scratch, "terraform")
         shutil.copytree(TF_DIR, self.tree, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+        for beside in ("statemachine", "sam"):
+            shutil.copytree(os.path.join(INFRA, beside), os.path.join(scratch, beside))
         self._initialised: set[str] = set()
 
     def path(self, rel: str = ".") -> str:

@@ -120,10 +120,11 @@ else
     init_args=(-backend=false -input=false)
   fi
 
-  # Validate a scratch copy so that no .terraform/ or lock file is left in the tree.
+  # Validate a scratch copy so that no .terraform/ or lock file is left in the tree (with the files
+  # the module reads beside it: ../statemachine, ../sam).
   scratch="$(mktemp -d)"
   trap 'rm -rf "$scratch"' EXIT
-  cp -r infra/terraform "$scratch/terraform"
+  cp -r infra/terraform infra/statemachine infra/sam "$scratch/"
   rm -rf "$scratch"/terraform/.terraform "$scratch"/terraform/*/.terraform "$scratch"/terraform/*/*/.terraform
   dirs=(.)
   for d in infra/terraform/modules/*/ infra/terraform/examples/*/ infra/terraform/examples/modules/*/; do
