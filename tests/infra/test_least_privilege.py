@@ -113,10 +113,6 @@ NOT_EXERCISED: dict[tuple[str, str], dict[str, str]] = {
 # `check` asks for it to be removed from here.
 AWAITING_PROOF: dict[tuple[str, str], dict[str, str]] = {
     ("drift-auditor", "function"): {
-        "organizations:ListAccounts": "plan mode with AUDIT_ACCOUNTS=org (the drift-auditor's org-audit end-to-end test, Organizations in the emulator)",
-        "organizations:ListChildren": "plan mode with AUDIT_ACCOUNTS=ou:<ou-id> of nested OUs (the drift-auditor's org-audit end-to-end test)",
-        "organizations:ListAccountsForParent": "plan mode with AUDIT_ACCOUNTS=ou:<ou-id> (the drift-auditor's org-audit end-to-end test)",
-        "ec2:DescribeRegions": "plan mode with AUDIT_REGIONS=enabled (the drift-auditor's org-audit end-to-end test, opt-in Regions in the emulator)",
         "s3:GetObject": "aggregate mode reading scopes.json and the scope results (the drift-auditor's org-audit end-to-end test)",
         "s3:ListBucket": "aggregate mode listing <prefix>runs/<run_id>/scopes/ (the drift-auditor's org-audit end-to-end test)",
     },

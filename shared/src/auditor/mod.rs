@@ -9,6 +9,7 @@
 pub mod event;
 mod observe;
 mod remediate;
+mod scopes;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +25,7 @@ use crate::aws::s3::{Rendering, Reports};
 use crate::aws::Shared;
 use crate::clock;
 use crate::config::AuditorConfig;
+use crate::domain::scopes::{AccountSelection, RegionSelection};
 use crate::domain::{FindingCode, Grant, LedgerAction, Severity};
 use crate::error::{source_chain, Error, Result};
 use crate::report::{self, Audited, Remedy, RemedyOutcome, Report, ScopeResult, ScopeStatus};
@@ -41,10 +43,10 @@ const SCOPES_IN_FLIGHT: usize = 4;
 pub struct Options {
     pub dry_run: bool,
     pub remediate: bool,
-    /// `None`: this account.
-    pub accounts: Option<Vec<String>>,
-    /// `None`: this region.
-    pub regions: Option<Vec<String>>,
+    pub accounts: AccountSelection,
+    /// Accounts never audited.
+    pub exclude: Vec<String>,
+    pub regions: RegionSelection,
     pub role_name: Option<String>,
 }
 
@@ -54,6 +56,7 @@ impl Options {
             dry_run: config.common.dry_run,
             remediate: config.remediate,
             accounts: config.audit_accounts.clone(),
+            exclude: config.audit_exclude_accounts.clone(),
             regions: config.audit_regions.clone(),
             role_name: config.audit_role_name.clone(),
         }
@@ -216,10 +219,9 @@ impl Auditor {
         let now = (started / 1_000_000_000) as i64;
         let caller = self.identity.caller().await?;
         let me = caller.account.clone();
-        let accounts = options.accounts.clone().unwrap_or_else(|| vec![me.clone()]);
-        let regions = options.regions.clone().unwrap_or_else(|| vec![self.region.clone()]);
+        let planned = self.discover(&me, options).await?;
         let scopes: Vec<(String, String)> =
-            accounts.iter().flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone()))).collect();
+            planned.scopes.iter().map(|s| (s.account.clone(), s.region.clone())).collect();
         progress(Progress::Scopes(scopes.len()));
 
         // Observe every scope once (`buffered` keeps the scopes' order) while the allowlist is
@@ -260,7 +262,7 @@ impl Auditor {
             .filter_map(|(_, _, r)| r.as_ref().ok())
             .flat_map(|s| s.owned_services.iter().cloned())
             .collect();
-        let mut notes = Vec::new();
+        let mut notes = planned.notes;
         for id in self.config.endpoint_service_ids.iter().flatten().filter(|id| !owned.contains(*id)) {
             notes.push(format!("ENDPOINT_SERVICE_IDS names {id}, which no audited scope owns"));
         }

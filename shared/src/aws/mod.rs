@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod grant_item;
 pub mod identity;
 pub mod ledger;
+pub mod organizations;
 pub mod s3;
 
 use aws_config::retry::RetryConfig;

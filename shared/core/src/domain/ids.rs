@@ -40,6 +40,17 @@ pub fn principal_account(principal: &str) -> Option<&str> {
     }
 }
 
+/// An organisational unit: `ou-` then 4–32 lowercase letters or digits (the root's), `-`, then
+/// 8–32 more (AWS Organizations' documented pattern).
+pub fn is_ou_id(s: &str) -> bool {
+    let part = |p: &str, min: usize| {
+        (min..=32).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    s.strip_prefix("ou-")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(root, unit)| part(root, 4) && part(unit, 8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +66,7 @@ mod tests {
             is_endpoint_service_id("vpce-svc-0123456789abcdef0") && !is_endpoint_service_id("vpce-0123456789abcdef0")
         );
         assert!(is_endpoint_id("vpce-0123456789abcdef0"));
+        assert!(is_ou_id("ou-ab12-cdefgh34") && !is_ou_id("ou-ab12-cdef") && !is_ou_id("ou-AB12-cdefgh34"));
+        assert!(!is_ou_id("r-ab12") && !is_ou_id("ou-ab12cdefgh34"));
     }
 }
