@@ -163,13 +163,14 @@ impl Auditor {
 
     /// The allowlist, all of it: nothing is audited against a partial read.
     async fn desired(&self) -> Result<(Desired, Vec<String>)> {
-        let read = self.allowlist.all_grants().await.inspect_err(|e| {
+        let read = self.allowlist.all().await.inspect_err(|e| {
             tracing::error!(error = %e, "the allowlist cannot be read: nothing is audited");
         })?;
         let mut desired = Desired {
             route_table_tag: self.config.route_table_tag.clone(),
             stale_pending: i64::from(self.config.stale_pending_hours) * 3600,
             expiry_warning: i64::from(self.config.expiry_warning_days) * 86_400,
+            waivers: read.waivers,
             ..Desired::default()
         };
         for grant in read.grants {

@@ -84,6 +84,7 @@ fn desired() -> Desired {
         route_table_tag: None,
         stale_pending: 24 * 3600,
         expiry_warning: 14 * DAY,
+        waivers: vec![],
     }
 }
 
@@ -273,6 +274,27 @@ fn unhealthy(target_group: Option<(&str, u32)>) -> Finding {
     })
 }
 
+fn blocked(p: &Peering, refusal: crate::decide::Refusal) -> Finding {
+    here(Facts::PeeringPendingBlocked {
+        pcx: p.id.clone(),
+        requester: requester_of(p),
+        accepter_vpc: p.accepter.vpc_id.clone(),
+        refusal,
+    })
+}
+
+fn waiver(code: FindingCode, resource: &str, expires_at: i64) -> crate::domain::Waiver {
+    crate::domain::Waiver {
+        code,
+        resource: resource.into(),
+        account: None,
+        reason: "accepted".into(),
+        expires_at,
+        added_by: "test".into(),
+        added_at: NOW - DAY,
+    }
+}
+
 fn expiring(grant: AllowlistKey, expires_in: i64) -> Finding {
     here(Facts::GrantExpiring { grant, expires_in })
 }
@@ -367,6 +389,14 @@ fn one_estate_can_show_every_code() {
     ]);
     s.load_balancers[0].target_groups[0].healthy = 0;
     d.endpoint_grants[0].expires_at = Some(NOW + DAY);
+    // A granted request whose CIDR the hub already routes elsewhere (rtb-a2's 0.0.0.0/0 is less
+    // specific: it blocks nothing), and a waiver about to end.
+    let mut held_up = peering::pending(3600);
+    held_up.id = "pcx-0aaaaaaaaaaaaaaa3".into();
+    held_up.requester.cidrs = nets(&["172.20.0.0/16"]);
+    o.route_tables[1].routes.push(Route { destination: net("172.20.0.0/16"), target: other("tgw-9"), blackhole: false });
+    o.peerings.push(held_up.clone());
+    d.waivers.push(waiver(FindingCode::PeeringRouteMissing, "rtb-zz", NOW + 2 * DAY));
     let found = run(&d, &o);
     let tg = healthy_lb().target_groups[0].arn.clone();
     let expected = vec![
@@ -389,6 +419,19 @@ fn one_estate_can_show_every_code() {
         endpoint_not_allowlisted("vpce-0ddd0000000000004", THIRD, "available"),
         over_quota(PEER, 3, 2),
         expiring(AllowlistKey::Endpoint { service_id: SVC.into(), account: PEER.into() }, DAY),
+        blocked(
+            &held_up,
+            crate::decide::Refusal::CidrAlreadyRouted {
+                cidr: net("172.20.0.0/16"),
+                route_table: "rtb-a2".into(),
+                destination: net("172.20.0.0/16"),
+                target: "tgw-9".into(),
+            },
+        ),
+        here(Facts::WaiverExpiring {
+            waiver: AllowlistKey::Waiver { code: FindingCode::PeeringRouteMissing, resource: "rtb-zz".into() },
+            expires_in: 2 * DAY,
+        }),
     ];
     assert_same(found.clone(), expected);
     let found: BTreeSet<&str> = codes(&found).into_iter().collect();
