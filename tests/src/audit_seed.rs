@@ -23,6 +23,16 @@ pub const FOURTH: &str = "444444444444";
 pub const STRANGER: &str = "555555555555";
 pub const UNLISTED_PRINCIPAL: &str = "666666666666";
 
+/// What [`every_code_estate`] yields: every code once, but PEERING_PENDING_STALE twice (the
+/// stranger's request and the blocked one are both pending longer than STALE_PENDING_HOURS=0).
+pub fn every_code_expected() -> std::collections::BTreeMap<String, u64> {
+    use vpcwarden::domain::FindingCode;
+    FindingCode::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), if *c == FindingCode::PeeringPendingStale { 2 } else { 1 }))
+        .collect()
+}
+
 /// The drift-auditor answer's counts by finding code.
 pub fn findings_by_code(answer: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
     answer["findings"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect()
@@ -248,6 +258,16 @@ pub async fn every_code_estate(aws: &Aws) {
     // PEERING_PENDING_STALE.
     let stranger = seed::vpc(aws, STRANGER, REGION, "10.5.0.0/16").await.create().await;
     seed::request_peering(aws, &stranger, &hub).await;
+
+    // A granted request whose CIDR the hub already routes (to the dead connection):
+    // PEERING_PENDING_BLOCKED (and stale too).
+    let blocked = seed::vpc(aws, FOURTH, REGION, "10.6.0.0/16").await.create().await;
+    seed::request_peering(aws, &blocked, &hub).await;
+    tables::put_peering_grant(aws, Some(&hub.id), FOURTH, &[], None, None).await;
+
+    // A waiver (of nothing found here) ending in 3 days: WAIVER_EXPIRING.
+    let in_three_days = vpcwarden::clock::now_epoch() + 3 * 86_400;
+    tables::put_waiver(aws, "PEERING_ROUTE_MISSING", "rtb-0000000000000000f", in_three_days, None).await;
 
     // Endpoint service 1 (healthy): `*` and an unlisted account allowed; the granted account
     // (limit 1, expiring in 3 days) has two connected endpoints and one pending; another

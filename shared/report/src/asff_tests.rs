@@ -76,7 +76,7 @@ fn problem(v: &serde_json::Value) -> Option<String> {
         }
     }
     for r in v["Resources"].as_array().unwrap() {
-        if !r["Id"].as_str().is_some_and(|s| !s.is_empty()) || !r["Type"].as_str().is_some_and(|s| !s.is_empty()) {
+        if r["Id"].as_str().is_none_or(str::is_empty) || r["Type"].as_str().is_none_or(str::is_empty) {
             return Some(format!("a resource lacks Id or Type: {r}"));
         }
     }
@@ -102,12 +102,18 @@ fn every_finding_of_a_report_is_valid_asff_with_security_hubs_required_fields() 
     for f in &all {
         let sent = as_sent(f);
         assert_eq!(problem(&sent), None, "{sent:#}");
-        assert_eq!(f.product_arn, format!("arn:aws:securityhub:us-east-1:{}:product/{}/default", f.aws_account_id, f.aws_account_id));
+        assert_eq!(
+            f.product_arn,
+            format!("arn:aws:securityhub:us-east-1:{}:product/{}/default", f.aws_account_id, f.aws_account_id)
+        );
     }
     let by_id = |id: &str| all.iter().find(|f| f.id == asff_id(id)).unwrap();
     // A persisting finding keeps its first sighting; the run's time is its update.
     let kept = by_id(&persisting.id());
-    assert_eq!((kept.created_at.as_str(), kept.updated_at.as_str()), ("2027-01-10T03:00:00Z", report.generated_at.as_str()));
+    assert_eq!(
+        (kept.created_at.as_str(), kept.updated_at.as_str()),
+        ("2027-01-10T03:00:00Z", report.generated_at.as_str())
+    );
     assert_eq!((kept.compliance_status, kept.record_state, kept.workflow_status), ("FAILED", "ACTIVE", None));
     assert_eq!(kept.generator_id, "vpcwarden/PEERING_ROUTE_MISSING");
     assert_eq!(kept.resources[0].kind, "AwsEc2RouteTable");

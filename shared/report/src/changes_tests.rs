@@ -13,10 +13,11 @@ pub(crate) fn over_time() -> (Report, Finding, Finding) {
     let a = scope.outcome.as_mut().unwrap();
     let persisting = a.findings.iter().find(|f| f.code() == FindingCode::PeeringRouteMissing).unwrap().clone();
     let waived = a.findings.iter().find(|f| f.code() == FindingCode::EndpointServiceWildcardPrincipal).unwrap().clone();
-    let gone = Finding::new(ME_ACCOUNT, "us-east-1", vpcwarden_core::domain::Facts::EndpointServiceAutoAccept {
-        service: "vpce-svc-0ff".into(),
-        name: "old".into(),
-    });
+    let gone = Finding::new(
+        ME_ACCOUNT,
+        "us-east-1",
+        vpcwarden_core::domain::Facts::EndpointServiceAutoAccept { service: "vpce-svc-0ff".into(), name: "old".into() },
+    );
     let row = |f: &Finding| {
         serde_json::json!({"id": f.id(), "code": f.code(), "resource": f.resource(), "account": f.account,
                            "region": f.region, "first_seen": EARLIER})

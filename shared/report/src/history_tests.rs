@@ -21,7 +21,8 @@ fn report_with(findings: &[(&Finding, &str)], waived: &[(&Finding, &str)]) -> St
 
 #[test]
 fn same_id_persists_with_its_first_sighting_new_ids_are_new_gone_ones_resolved() {
-    let (kept, gone, waived, added) = (wildcard("vpce-svc-1"), wildcard("vpce-svc-2"), wildcard("vpce-svc-3"), wildcard("vpce-svc-4"));
+    let (kept, gone, waived, added) =
+        (wildcard("vpce-svc-1"), wildcard("vpce-svc-2"), wildcard("vpce-svc-3"), wildcard("vpce-svc-4"));
     let previous = Previous::from_report(&report_with(
         &[(&kept, "2027-01-01T00:00:00Z"), (&gone, "2027-01-10T00:00:00Z")],
         &[(&waived, "2026-12-01T00:00:00Z")],
@@ -34,7 +35,10 @@ fn same_id_persists_with_its_first_sighting_new_ids_are_new_gone_ones_resolved()
     assert_eq!(c.seen[&added.id()], (Status::New, NOW.to_string()));
     assert_eq!(c.resolved.len(), 1);
     let r = &c.resolved[0];
-    assert_eq!((r.id.as_str(), r.code.as_str(), r.resource.as_str()), (gone.id().as_str(), "ENDPOINT_SERVICE_WILDCARD_PRINCIPAL", "vpce-svc-2"));
+    assert_eq!(
+        (r.id.as_str(), r.code.as_str(), r.resource.as_str()),
+        (gone.id().as_str(), "ENDPOINT_SERVICE_WILDCARD_PRINCIPAL", "vpce-svc-2")
+    );
     assert_eq!((r.first_seen.as_str(), r.resolved_at.as_str()), ("2027-01-10T00:00:00Z", NOW));
 }
 
@@ -44,19 +48,23 @@ fn no_previous_run_or_an_unreadable_one_makes_everything_new_with_a_note() {
     for previous in [
         Previous::None,
         Previous::from_report("{not json"),
-        Previous::from_report(r#"{"generated_at": "x", "findings": [{"code": "A", "resource": "r", "account": "1", "region": "r"}]}"#),
+        Previous::from_report(
+            r#"{"generated_at": "x", "findings": [{"code": "A", "resource": "r", "account": "1", "region": "r"}]}"#,
+        ),
         Previous::Unreadable("the previous report cannot be read: AccessDenied".into()),
     ] {
-        let c = compare(&previous, &[f.clone()], NOW);
+        let c = compare(&previous, std::slice::from_ref(&f), NOW);
         assert_eq!(c.seen[&f.id()].0, Status::New, "{previous:?}");
         assert!(c.resolved.is_empty());
         let note = previous.note().expect("a note says why");
         assert!(note.contains("new"), "{note}");
     }
-    assert!(Previous::from_report(r#"{"generated_at": "x", "findings": [{"code": "A", "resource": "r", "account": "1", "region": "r"}]}"#)
-        .note()
-        .unwrap()
-        .contains("no finding ids"));
+    assert!(Previous::from_report(
+        r#"{"generated_at": "x", "findings": [{"code": "A", "resource": "r", "account": "1", "region": "r"}]}"#
+    )
+    .note()
+    .unwrap()
+    .contains("no finding ids"));
 }
 
 #[test]
@@ -64,7 +72,7 @@ fn a_report_without_first_seen_dates_its_findings_from_its_own_time() {
     let f = wildcard("vpce-svc-1");
     let json = serde_json::json!({"generated_at": BEFORE, "findings": [{"id": f.id(), "code": "X", "resource": "r",
                                   "account": "1", "region": "r"}]});
-    let c = compare(&Previous::from_report(&json.to_string()), &[f.clone()], NOW);
+    let c = compare(&Previous::from_report(&json.to_string()), std::slice::from_ref(&f), NOW);
     assert_eq!(c.seen[&f.id()], (Status::Persisting, BEFORE.to_string()));
 }
 

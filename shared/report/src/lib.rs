@@ -246,7 +246,10 @@ fn scope_status(r: &ScopeResult) -> ScopeStatus {
 
 /// The findings of the audited scopes as the reports show them, with their history: the
 /// counted ones, the waived ones (each most severe first, then by identity) and the resolved.
-fn judged(audited: &[&Audited], generated_at: &str) -> (Vec<(Finding, ReportFinding)>, Vec<ReportFinding>, Vec<Resolved>) {
+fn judged(
+    audited: &[&Audited],
+    generated_at: &str,
+) -> (Vec<(Finding, ReportFinding)>, Vec<ReportFinding>, Vec<Resolved>) {
     let (mut counted, mut waived, mut resolved) = (Vec::new(), Vec::new(), Vec::new());
     for a in audited {
         let comparison = compare(&a.previous, &a.findings, generated_at);
@@ -268,7 +271,9 @@ fn judged(audited: &[&Audited], generated_at: &str) -> (Vec<(Finding, ReportFind
     for list in [&mut counted, &mut waived] {
         list.sort_by_cached_key(|(f, _)| (std::cmp::Reverse(f.severity()), f.identity()));
     }
-    resolved.sort_by(|a, b| (&a.code, &a.account, &a.region, &a.resource).cmp(&(&b.code, &b.account, &b.region, &b.resource)));
+    resolved.sort_by(|a, b| {
+        (&a.code, &a.account, &a.region, &a.resource).cmp(&(&b.code, &b.account, &b.region, &b.resource))
+    });
     (counted, waived.into_iter().map(|(_, r)| r).collect(), resolved)
 }
 

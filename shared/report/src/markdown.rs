@@ -14,7 +14,8 @@ fn changes(out: &mut String, report: &Report) {
         let _ = writeln!(out, "| new | severity | code | resource | account / region |\n|---|---|---|---|---|");
         for f in new {
             let (sev, code) = (severity_name(f.severity), f.code.as_str());
-            let _ = writeln!(out, "| new | {sev} | `{code}` | `{}` | {} / {} |", cell(&f.resource), f.account, f.region);
+            let _ =
+                writeln!(out, "| new | {sev} | `{code}` | `{}` | {} / {} |", cell(&f.resource), f.account, f.region);
         }
         let _ = writeln!(out);
     }

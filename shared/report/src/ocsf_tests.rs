@@ -72,7 +72,7 @@ fn problems(e: &serde_json::Value) -> Vec<String> {
     if at(e, "type_uid").as_u64() != Some(type_uid) {
         out.push("type_uid must be class_uid * 100 + activity_id".into());
     }
-    if !at(e, "compliance/standards").as_array().is_some_and(|s| !s.is_empty()) {
+    if at(e, "compliance/standards").as_array().is_none_or(Vec::is_empty) {
         out.push("compliance/standards names at least one standard".into());
     }
     if !at(e, "time").is_i64() || at(e, "time").as_i64() <= Some(0) {

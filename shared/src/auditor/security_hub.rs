@@ -71,7 +71,12 @@ fn absorb(out: &mut HubOutcome, sent: Sent) -> usize {
 }
 
 /// Exports one scope's report; `was_waived`: the ids the previous run listed as waived.
-async fn scope(hub: &SecurityHub, report: &Report, partition: &str, was_waived: &BTreeSet<String>) -> Result<HubOutcome> {
+async fn scope(
+    hub: &SecurityHub,
+    report: &Report,
+    partition: &str,
+    was_waived: &BTreeSet<String>,
+) -> Result<HubOutcome> {
     let all = asff::findings(report, partition);
     let (resolved, open): (Vec<AsffFinding>, Vec<AsffFinding>) =
         all.into_iter().partition(|f| f.record_state == "ARCHIVED");
@@ -112,13 +117,14 @@ pub(super) async fn export(run: &mut Run, hubs: Vec<(String, String, SecurityHub
             .filter_map(|r| r.outcome.as_ref().ok())
             .flat_map(|a| a.previous.waived_ids().into_iter().map(str::to_string))
             .collect();
-        let mut outcome = scope(hub, &report, partition, &was_waived).await.unwrap_or_else(|e| HubOutcome {
-            error: Some(e.to_string()),
-            ..HubOutcome::default()
-        });
+        let mut outcome = scope(hub, &report, partition, &was_waived)
+            .await
+            .unwrap_or_else(|e| HubOutcome { error: Some(e.to_string()), ..HubOutcome::default() });
         (outcome.account, outcome.region) = (account.clone(), region.clone());
         match (&outcome.error, outcome.not_enabled) {
-            (Some(e), _) => tracing::error!(account = %account, region = %region, error = %e, "Security Hub export failed"),
+            (Some(e), _) => {
+                tracing::error!(account = %account, region = %region, error = %e, "Security Hub export failed")
+            }
             (None, true) => tracing::warn!(account = %account, region = %region, "Security Hub is not enabled"),
             (None, false) => tracing::info!(account = %account, region = %region, imported = outcome.imported,
                                             archived = outcome.archived, refused = outcome.refused.len(),

@@ -110,7 +110,9 @@ impl Reports {
         };
         let latest: Latest = match serde_json::from_str(&latest) {
             Ok(l) => l,
-            Err(e) => return Previous::Unreadable(format!("s3://{}/{pointer} is not a latest pointer: {e}", self.bucket)),
+            Err(e) => {
+                return Previous::Unreadable(format!("s3://{}/{pointer} is not a latest pointer: {e}", self.bucket))
+            }
         };
         match self.get_text(&latest.report).await {
             Ok(Some(json)) => Previous::from_report(&json),

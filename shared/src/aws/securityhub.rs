@@ -125,7 +125,9 @@ impl SecurityHub {
         for chunk in findings.chunks(BATCH) {
             let identifiers = chunk
                 .iter()
-                .map(|(product_arn, id)| AwsSecurityFindingIdentifier::builder().product_arn(product_arn).id(id).build())
+                .map(|(product_arn, id)| {
+                    AwsSecurityFindingIdentifier::builder().product_arn(product_arn).id(id).build()
+                })
                 .collect();
             let update = self
                 .client

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::finding::FindingCode;
 use super::grant::VpcScope;
-use super::waiver::resource_problem;
 use super::ids::{is_account_id, is_endpoint_service_id, is_vpc_id};
+use super::waiver::resource_problem;
 
 /// What an allowlist item is, by its key.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -23,7 +23,8 @@ impl AllowlistKey {
     /// Reads a key, naming what is wrong with it.
     pub fn parse(pk: &str, sk: &str) -> Result<Self, String> {
         if let Some(code) = pk.strip_prefix(WAIVER_PREFIX) {
-            let code = FindingCode::parse(code).ok_or_else(|| format!("pk must be waiver#<finding code>: `{code}` is no finding code"))?;
+            let code = FindingCode::parse(code)
+                .ok_or_else(|| format!("pk must be waiver#<finding code>: `{code}` is no finding code"))?;
             let resource = sk.strip_prefix("resource#").ok_or("sk of a waiver must be resource#<resource id>")?;
             if let Some(why) = resource_problem(resource) {
                 return Err(format!("sk of a waiver must be resource#<resource id>: {why}"));
@@ -90,7 +91,10 @@ mod tests {
             AllowlistKey::Peering { scope: VpcScope::Vpc("vpc-0a1b2c3d".into()), account: "222222222222".into() },
             AllowlistKey::Endpoint { service_id: "vpce-svc-0a1b2c3d4e".into(), account: "222222222222".into() },
             AllowlistKey::Waiver { code: FindingCode::PeeringRouteMissing, resource: "rtb-0a1b2c3d".into() },
-            AllowlistKey::Waiver { code: FindingCode::GrantExpiring, resource: "peering#*/account#222222222222".into() },
+            AllowlistKey::Waiver {
+                code: FindingCode::GrantExpiring,
+                resource: "peering#*/account#222222222222".into(),
+            },
         ];
         for key in keys {
             assert_eq!(AllowlistKey::parse(&key.pk(), &key.sk()), Ok(key));

@@ -91,7 +91,10 @@ pub fn resource_problem(resource: &str) -> Option<String> {
 /// The waiver that covers `finding` at `now`, if any: the account-specific one before one for
 /// any account, then the one that lasts longest, so the choice never depends on read order.
 pub fn waiver_for<'w>(waivers: &'w [Waiver], finding: &Finding, now: i64) -> Option<&'w Waiver> {
-    waivers.iter().filter(|w| w.covers(finding, now)).min_by_key(|w| (w.account.is_none(), std::cmp::Reverse(w.expires_at)))
+    waivers
+        .iter()
+        .filter(|w| w.covers(finding, now))
+        .min_by_key(|w| (w.account.is_none(), std::cmp::Reverse(w.expires_at)))
 }
 
 #[cfg(test)]
@@ -112,7 +115,11 @@ mod tests {
     }
 
     fn wildcard(account: &str) -> Finding {
-        Finding::new(account, "us-east-1", Facts::EndpointServiceWildcardPrincipal { service: "vpce-svc-01234567".into() })
+        Finding::new(
+            account,
+            "us-east-1",
+            Facts::EndpointServiceWildcardPrincipal { service: "vpce-svc-01234567".into() },
+        )
     }
 
     #[test]
@@ -125,7 +132,8 @@ mod tests {
         assert!(!other_code.covers(&f, 1_500));
         let other_resource = waiver(FindingCode::EndpointServiceWildcardPrincipal, "vpce-svc-99999999", None, 2_000);
         assert!(!other_resource.covers(&f, 1_500));
-        let theirs = waiver(FindingCode::EndpointServiceWildcardPrincipal, "vpce-svc-01234567", Some("222222222222"), 2_000);
+        let theirs =
+            waiver(FindingCode::EndpointServiceWildcardPrincipal, "vpce-svc-01234567", Some("222222222222"), 2_000);
         assert!(!theirs.covers(&f, 1_500));
         assert!(theirs.covers(&wildcard("222222222222"), 1_500));
     }
@@ -134,7 +142,8 @@ mod tests {
     fn the_account_specific_waiver_wins_whatever_the_order() {
         let f = wildcard("111111111111");
         let any = waiver(FindingCode::EndpointServiceWildcardPrincipal, "vpce-svc-01234567", None, 9_000);
-        let mine = waiver(FindingCode::EndpointServiceWildcardPrincipal, "vpce-svc-01234567", Some("111111111111"), 3_000);
+        let mine =
+            waiver(FindingCode::EndpointServiceWildcardPrincipal, "vpce-svc-01234567", Some("111111111111"), 3_000);
         for list in [vec![any.clone(), mine.clone()], vec![mine.clone(), any.clone()]] {
             assert_eq!(waiver_for(&list, &f, 1_500), Some(&mine));
         }

@@ -394,7 +394,11 @@ fn one_estate_can_show_every_code() {
     let mut held_up = peering::pending(3600);
     held_up.id = "pcx-0aaaaaaaaaaaaaaa3".into();
     held_up.requester.cidrs = nets(&["172.20.0.0/16"]);
-    o.route_tables[1].routes.push(Route { destination: net("172.20.0.0/16"), target: other("tgw-9"), blackhole: false });
+    o.route_tables[1].routes.push(Route {
+        destination: net("172.20.0.0/16"),
+        target: other("tgw-9"),
+        blackhole: false,
+    });
     o.peerings.push(held_up.clone());
     d.waivers.push(waiver(FindingCode::PeeringRouteMissing, "rtb-zz", NOW + 2 * DAY));
     let found = run(&d, &o);
