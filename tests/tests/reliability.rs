@@ -403,13 +403,16 @@ async fn run_audit(faults: Option<u64>) -> (BTreeMap<String, Value>, FaultFigure
     let files: Vec<String> =
         audit_seed::report_keys(aws, &run_dir).await.into_iter().map(|k| k.replace(&run_dir, "")).collect();
     let summaries = tables::ledger_entries(aws, &format!("report#{ACCOUNT}#{REGION}")).await;
+    let mut scopes = second["scopes"].clone();
+    let compared = scopes[0].as_object_mut().and_then(|s| s.remove("compared_with"));
     let state = BTreeMap::from([
         ("findings".to_string(), second["findings"].clone()),
         (
             "totals".to_string(),
             json!([first["total"], second["total"], second["new"], second["resolved"], second["waived"]]),
         ),
-        ("scopes".to_string(), second["scopes"].clone()),
+        ("scopes".to_string(), scopes),
+        ("history: compared with night one".to_string(), json!(compared.as_ref() == Some(&first["generated_at"]))),
         ("history: findings".to_string(), list("findings", &["code", "status"])),
         ("history: resolved".to_string(), list("resolved", &["code"])),
         ("history: waived".to_string(), list("waived", &["code", "status"])),
@@ -460,6 +463,7 @@ async fn drift_auditor_under_faults_ends_in_the_fault_free_state() {
     assert_eq!(clean["history: resolved"], json!(["WAIVER_EXPIRING"]));
     assert_eq!(clean["history: waived"], json!(["ENDPOINT_SERVICE_AUTO_ACCEPT persisting"]));
     assert_eq!(clean["history: first sightings carried over"], json!(true));
+    assert_eq!(clean["history: compared with night one"], json!(true));
     assert_eq!(clean["security hub findings"], json!(20), "18 open, 1 waived, 1 resolved: {clean:#?}");
     let hub = clean["security hub"].to_string();
     assert!(hub.contains("vpcwarden/WAIVER_EXPIRING ARCHIVED PASSED"), "{hub}");
