@@ -3,7 +3,8 @@
 # local.iam_statements is THE list of what each function may do, in one machine-readable place:
 # function => statements { sid, actions, resources, conditions }. infra/sam/template.yaml carries
 # the same statements (same Sid) inline in AcceptorRole / ApproverRole / AuditorRole and in the
-# conditional AcceptorRequesterSidePolicy / AuditorRemediatePolicy / AuditorCrossAccountPolicy.
+# conditional AcceptorRequesterSidePolicy / AuditorRemediatePolicy / AuditorCrossAccountPolicy /
+# AuditorSecurityHubPolicy.
 # Output `iam_actions` flattens it to function => sorted action list.
 
 locals {
@@ -220,6 +221,19 @@ locals {
           )
         },
       ] : [],
+      # Import this account's findings under its default product, in any audited region; set the
+      # workflow (SUPPRESSED for waived findings) of findings already imported.
+      var.security_hub ? [
+        {
+          sid     = "SecurityHub"
+          actions = ["securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"]
+          resources = [
+            "${local.arn_prefix}:securityhub:*:${local.account_id}:product/${local.account_id}/default",
+            "${local.arn_prefix}:securityhub:*:${local.account_id}:hub/default",
+          ]
+          conditions = []
+        },
+      ] : [],
       [
         {
           sid        = "AllowlistRead"
@@ -235,7 +249,7 @@ locals {
         },
         {
           sid        = "Reports"
-          actions    = ["s3:PutObject"]
+          actions    = ["s3:PutObject", "s3:GetObject"]
           resources  = ["${aws_s3_bucket.reports.arn}/${var.report_prefix}*"]
           conditions = []
         },

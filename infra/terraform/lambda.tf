@@ -40,6 +40,7 @@ locals {
         REPORT_BUCKET        = aws_s3_bucket.reports.bucket
         REPORT_PREFIX        = var.report_prefix
         REMEDIATE            = tostring(var.remediate)
+        SECURITY_HUB         = tostring(var.security_hub)
         STALE_PENDING_HOURS  = tostring(var.stale_pending_hours)
         EXPIRY_WARNING_DAYS  = tostring(var.expiry_warning_days)
         AUDIT_ACCOUNTS       = join(",", var.audit_accounts)

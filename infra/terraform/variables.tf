@@ -186,6 +186,12 @@ variable "remediate" {
   default     = false
 }
 
+variable "security_hub" {
+  description = "SECURITY_HUB: import each audited scope's findings into AWS Security Hub in that account and region (enable Security Hub there; member accounts need the member role's security_hub too). SAM: SecurityHub."
+  type        = bool
+  default     = false
+}
+
 variable "report_prefix" {
   description = "REPORT_PREFIX: key prefix of the audit reports in the report bucket. SAM: ReportPrefix."
   type        = string

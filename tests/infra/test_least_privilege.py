@@ -42,12 +42,14 @@ ALL_OPTIONS_SAM = {
     "Remediate": "true",
     "AuditRoleName": "vpcwarden-audit",
     "AuditAccounts": ["111122223333"],
+    "SecurityHub": "true",
 }
 ALL_OPTIONS_TF = {
     "requester_role_name": "vpcwarden-requester",
     "remediate": True,
     "audit_role_name": "vpcwarden-audit",
     "audit_accounts": ["111122223333"],
+    "security_hub": True,
 }
 
 # The member-account role each function assumes (by function: the tests name the roles freely).
@@ -208,11 +210,11 @@ def granted(sam_template: dict, member_template: dict, tf_scratch: support.Terra
     for fn in FUNCTIONS:
         out["SAM"][(fn, "function")] = support.statement_actions(cfn.role_statements(SAM_FUNCTIONS[fn].role))
         out["Terraform"][(fn, "function")] = set(tf[fn])
-    member = Cfn(member_template, {"DeploymentAccountId": support.ACCOUNT})
+    member = Cfn(member_template, {"DeploymentAccountId": support.ACCOUNT, "SecurityHub": "true"})
     tf_member = tf_scratch.console(
         "{for k, ss in local.iam_statements : k => flatten([for s in ss : s.actions])}",
         rel="modules/member-role",
-        variables={"deployment_account_id": support.ACCOUNT},
+        variables={"deployment_account_id": support.ACCOUNT, "security_hub": True},
     )
     for fn, (key, logical_id) in MEMBER_ROLE.items():
         statements = [s for p in member.properties(logical_id)["Policies"] for s in support._as_list(p["PolicyDocument"]["Statement"])]

@@ -224,7 +224,7 @@ async fn security_hub_off_in_a_member_account_is_a_note_and_the_others_are_impor
     estate(&stage).await;
     // The member account has drift of its own: a service allowing `*`.
     let provider = privatelink::provider_in(aws, THIRD, true).await;
-    privatelink::service_in(aws, THIRD, &provider, &["*".to_string()]).await;
+    let their_service = privatelink::service_in(aws, THIRD, &provider, &["*".to_string()]).await.id;
     securityhub::enable(aws, ACCOUNT, REGION).await;
     let env = [
         ("SECURITY_HUB", "true"),
@@ -252,15 +252,23 @@ async fn security_hub_off_in_a_member_account_is_a_note_and_the_others_are_impor
     assert!(ours.iter().all(|s| s.account == ACCOUNT), "nothing of theirs in our account: {ours:#?}");
     assert!(securityhub::findings(aws, ACCOUNT, REGION, Some(("AwsAccountId", THIRD))).await.is_empty());
 
-    // Once they enable it, their findings go to their account, and only there.
+    // Once they enable it, their findings go to their account, and only there; their `*`, waived
+    // for their account only, is suppressed there (through their audit role).
     securityhub::enable(aws, THIRD, REGION).await;
-    night(&f).await;
+    let in_a_month = vpcwarden::clock::now_epoch() + 30 * 86_400;
+    tables::put_waiver(aws, "ENDPOINT_SERVICE_WILDCARD_PRINCIPAL", &their_service, in_a_month, Some(THIRD)).await;
+    let second = night(&f).await;
+    assert_eq!(second["waived"], 1, "{second:#}");
+    let hub = second["security_hub"].as_array().unwrap();
+    let exported = hub.iter().find(|h| h["account"] == THIRD).unwrap();
+    assert_eq!((exported["imported"].as_u64(), exported["suppressed"].as_u64()), (Some(1), Some(1)), "{second:#}");
     let theirs = securityhub::findings(aws, THIRD, REGION, None).await;
     assert_eq!(theirs.len(), 1, "{theirs:#?}");
     assert_eq!(
         (theirs[0].account.as_str(), theirs[0].generator.as_str()),
         (THIRD, "vpcwarden/ENDPOINT_SERVICE_WILDCARD_PRINCIPAL")
     );
+    assert_eq!(theirs[0].workflow, "SUPPRESSED");
     let compliance = securityhub::findings(aws, THIRD, REGION, Some(("ComplianceStatus", "FAILED"))).await;
     assert_eq!(compliance.len(), 1);
     assert_eq!(securityhub::findings(aws, ACCOUNT, REGION, None).await.len(), 3);

@@ -42,7 +42,7 @@ locals {
         }]
       },
     ]
-    audit = [
+    audit = concat([
       {
         sid = "Describe"
         actions = [
@@ -58,7 +58,17 @@ locals {
         resources  = ["*"]
         conditions = []
       },
-    ]
+      ], var.security_hub ? [
+      {
+        sid     = "SecurityHub"
+        actions = ["securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"]
+        resources = [
+          "arn:${local.partition}:securityhub:*:${local.account_id}:product/${local.account_id}/default",
+          "arn:${local.partition}:securityhub:*:${local.account_id}:hub/default",
+        ]
+        conditions = []
+      },
+    ] : [])
   }
 
   roles = merge(

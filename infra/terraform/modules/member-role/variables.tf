@@ -60,6 +60,12 @@ variable "scope_routes_to_managed_tables" {
   default     = false
 }
 
+variable "security_hub" {
+  description = "When true (the deployment's security_hub), the audit role may also import this account's findings into AWS Security Hub and set their workflow."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags added to the roles."
   type        = map(string)
