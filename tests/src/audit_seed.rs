@@ -197,6 +197,50 @@ pub fn chromium() -> std::path::PathBuf {
 
 /// The DOM of `page` after headless Chromium loaded it (nothing but the file is reachable).
 pub fn dump_dom(page: &Path) -> String {
+    chromium_run(page, &["--dump-dom".to_string()])
+}
+
+/// What a person at a `width`-pixel-wide window sees of a report page, measured by Chromium:
+/// `scroll_width` and `inner_width` (a horizontal scroll bar when the first is larger), the
+/// drawing's width on screen, the smallest text of the drawing in screen pixels (its font size
+/// times the drawing's scale), and that text's font family.
+pub fn page_metrics(html: &str, width: u32) -> serde_json::Value {
+    const MEASURE: &str = r#"<script>
+(() => {
+  const svg = document.querySelector('#estate svg');
+  const scale = svg ? svg.getBoundingClientRect().width / svg.viewBox.baseVal.width : 1;
+  const texts = svg ? [...svg.querySelectorAll('text')] : [];
+  const sizes = texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+  const m = {scroll_width: document.documentElement.scrollWidth, inner_width: window.innerWidth,
+             drawing_width: svg ? svg.getBoundingClientRect().width : 0, texts: texts.length,
+             smallest_text_px: sizes.length ? Math.min(...sizes) : 0,
+             font_family: texts.length ? getComputedStyle(texts[0]).fontFamily : ''};
+  const out = document.createElement('pre'); out.id = 'metrics'; out.textContent = JSON.stringify(m);
+  document.body.appendChild(out);
+})();
+</script>"#;
+    let dir = std::env::temp_dir().join(format!("vpcwarden-measure-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let page = dir.join("report.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{MEASURE}</body>"))).expect("the page is written");
+    let dom = chromium_run(&page, &[format!("--window-size={width},900"), "--dump-dom".to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let open = "<pre id=\"metrics\">";
+    let start = dom.find(open).unwrap_or_else(|| panic!("no metrics in the page:\n{dom}")) + open.len();
+    let text = &dom[start..dom[start..].find("</pre>").map(|e| start + e).expect("closed metrics")];
+    serde_json::from_str(&text.replace("&quot;", "\"")).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A screenshot of `page` at a `width`-pixel-wide window, as a person would see it.
+pub fn screenshot(page: &Path, png: &Path, width: u32) {
+    chromium_run(
+        page,
+        &[format!("--window-size={width},2400"), "--hide-scrollbars".into(), format!("--screenshot={}", png.display())],
+    );
+    assert!(png.is_file(), "chromium wrote no screenshot at {}", png.display());
+}
+
+fn chromium_run(page: &Path, extra: &[String]) -> String {
     let profile = std::env::temp_dir().join(format!("vpcwarden-chromium-{}-{}", std::process::id(), unique()));
     let out = Command::new(chromium())
         .args([
@@ -211,7 +255,7 @@ pub fn dump_dom(page: &Path) -> String {
             "--timeout=20000",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
+        .args(extra)
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap_or_else(|e| panic!("cannot run chromium: {e}"));

@@ -229,10 +229,11 @@ pub fn rfc3339_of(epoch: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-/// How long a finding has been open, for people: `new`, `3 hours`, `12 days`.
+/// How long a finding has been open, for people: `under an hour`, `3 hours`, `12 days` (`new`
+/// when the times cannot be read).
 pub fn age(first_seen: &str, now: &str) -> String {
     match (epoch_seconds(first_seen), epoch_seconds(now)) {
-        (Some(first), Some(now)) if now > first => {
+        (Some(first), Some(now)) if now >= first => {
             let secs = now - first;
             match secs {
                 s if s < 3600 => "under an hour".into(),

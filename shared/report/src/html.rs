@@ -25,7 +25,7 @@ th, td { border: 1px solid #e5e7eb; padding: .35rem .5rem; text-align: left; ver
 th { background: #f9fafb; } code { font-size: .85rem; }
 .sev { color: #fff; border-radius: .25rem; padding: 0 .35rem; font-size: .8rem; white-space: nowrap; }
 .failed { background: #fef2f2; } .banner { background: #fef2f2; border: 1px solid #fecaca; padding: .6rem 1rem; border-radius: .4rem; }
-#estate { overflow: auto; border: 1px solid #e5e7eb; border-radius: .5rem; padding: .5rem; max-height: 80vh; }
+#estate { overflow-x: hidden; overflow-y: auto; border: 1px solid #e5e7eb; border-radius: .5rem; padding: .5rem; max-height: 80vh; }
 .legend span { display: inline-block; margin-right: 1rem; font-size: .85rem; }
 .legend i { display: inline-block; width: 1.6rem; height: .25rem; vertical-align: middle; margin-right: .3rem; }
 .note { color: #4b5563; font-size: .9rem; }
@@ -33,7 +33,7 @@ th { background: #f9fafb; } code { font-size: .85rem; }
 .changes .card { color: #111827; border: 1px solid #e5e7eb; background: #f9fafb; }
 .changes .card.up { border-color: #1d4ed8; } .changes .card.down { border-color: #16a34a; }
 tr.resolved td { color: #166534; } .waived td { color: #4b5563; }
-#estate svg { width: 100%; height: auto; display: block; }
+#estate svg { max-width: 100%; height: auto; display: block; margin: 0 auto; }
 "#;
 
 fn background(colour: &str) -> String {
@@ -180,7 +180,8 @@ fn legend() -> Markup {
             (line(severity_colour(Severity::Critical), "critical"))
             (line(severity_colour(Severity::Medium), "medium"))
             (line(severity_colour(Severity::Low), "low"))
-            " · blue boxes: audited VPCs, grey: peers, yellow: endpoint services, white: consumer accounts"
+            " · blue boxes: audited VPCs, grey: peers, yellow: endpoint services, white: consumer accounts; "
+            "small boxes on the lines: peering connections; NEW: a finding new since the last run"
         }
     }
 }

@@ -249,13 +249,17 @@ fn dot_draws_vpcs_peerings_services_and_consumers() {
     let (dot, note) = dot(&report().estate);
     assert!(note.is_none());
     assert!(dot.starts_with("digraph estate {"));
-    assert!(dot.contains("\"vpc-req\" -> \"vpc-acc\""), "{dot}");
+    assert!(dot.contains("\"vpc-req\" -> \"connection:pcx-"), "{dot}");
     assert!(dot.contains("10.0.0.0/16"));
     assert!(dot.contains("\"#dc2626\""), "the edge is coloured by its high finding");
     assert!(dot.contains(&format!("\"consumer:{SVC}:{PEER}\" -> \"service:{SVC}\"")));
     let (svg, _) = svg(&report().estate).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(svg.contains("vpc-acc") && svg.contains("<path") || svg.contains("<line"));
+    // The page's font, never the library's serif; scaled by its viewBox, only ever down.
+    assert!(!svg.contains("Times") && svg.contains("font-family: system-ui"), "{}", &svg[..400]);
+    assert!(svg.contains("viewBox=\"0 0 ") && svg.contains("max-width: 100%"));
+    assert!(dot.contains("NEW\\n"), "a finding new since the last run is marked");
 }
 
 #[test]
@@ -288,7 +292,7 @@ fn a_large_estate_draws_the_elements_with_findings_first() {
     let (dot, note) = dot(&estate);
     assert!(note.unwrap().contains(&format!("of {} nodes", MAX_DRAWN_NODES + 60)));
     assert!(dot.contains("pcx-00000064"), "the peering with a finding is drawn");
-    assert!(dot.matches(" -> ").count() <= MAX_DRAWN_NODES / 2);
+    assert!(dot.matches(" -> ").count() <= MAX_DRAWN_NODES, "two edges per connection drawn");
 }
 
 #[test]
@@ -357,7 +361,12 @@ fn a_mesh_of_peerings_is_drawn_with_connection_nodes_in_bounded_time() {
     assert!(svg.contains("pcx-000000ef"));
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
     // Hubs and spokes keep their direct edges.
-    assert!(!super::drawing::dot(&report().estate).0.contains("connection:"));
+    // Shallow: each connection sits on the path from its requester to its accepter.
+    let (shallow, _) = super::drawing::dot(&report().estate);
+    assert!(shallow.contains("rankdir=LR"));
+    let p = &report().estate.peerings[0];
+    assert!(shallow.contains(&format!("\"{}\" -> \"connection:{}\"", p.requester_vpc, p.id)), "{shallow}");
+    assert!(shallow.contains(&format!("\"connection:{}\" -> \"{}\"", p.id, p.accepter_vpc)), "{shallow}");
 }
 
 #[test]
