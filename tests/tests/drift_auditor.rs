@@ -458,7 +458,7 @@ async fn the_cli_runs_the_same_audit_and_remediation() {
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(report["summary"]["total"], 2);
     assert_eq!(report["remediation"][0]["outcome"], "applied");
-    for name in ["report.json", "report.md", "report.html"] {
+    for name in ["report.json", "report.md", "report.html", "report.ocsf.json"] {
         assert!(dir.join(name).is_file(), "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -174,6 +174,11 @@ impl Auditor {
         &self.config
     }
 
+    /// The AWS partition we run in (`aws`, `aws-cn`, `aws-us-gov`): ARNs in the OCSF report.
+    pub async fn partition(&self) -> Result<String> {
+        Ok(self.identity.caller().await?.partition.clone())
+    }
+
     /// The options of an invocation: the configuration, made safer by the event if it asks.
     pub fn options(&self, request: &event::Request) -> Options {
         let mut options = Options::from_config(&self.config);

@@ -14,7 +14,7 @@ impl Auditor {
     /// ledger, then moves the scope's `latest` pointer to it (unless the run holds it back);
     /// the addresses written. Every scope is attempted; the first error is returned.
     pub(crate) async fn publish(&self, run: &Run) -> Result<Vec<String>> {
-        let partition = self.identity.caller().await?.partition.clone();
+        let partition = self.partition().await?;
         let mut written = Vec::new();
         let mut first_error = None;
         for r in &run.results {
