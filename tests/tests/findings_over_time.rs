@@ -114,6 +114,19 @@ async fn nights_tell_new_persisting_resolved_and_waived_findings_and_security_hu
         "security-team",
     ]);
     assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = stage.cli(&["waivers", "list", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!((listed[0]["resource"].as_str(), listed[0]["live"].as_bool()), (Some(e.service.as_str()), Some(true)));
+    let (code, _, err) = stage.cli(&["grants", "list"]);
+    assert!(code == 0 && !err.contains("warning"), "a waiver is no malformed grant: {err}");
+    let (code, _, err) =
+        stage.cli(&["waive", "--code", "PEERING_ROUTE_MISSING", "--resource", "rtb-1", "--reason", "x"]);
+    assert_eq!(code, 2, "a waiver without an end is refused: {err}");
+    let too_long =
+        ["waive", "--code", "PEERING_ROUTE_MISSING", "--resource", "rtb-1", "--reason", "x", "--expires", "400d"];
+    let (code, _, err) = stage.cli(&too_long);
+    assert!(code == 2 && err.contains("more than 366 days ahead"), "{err}");
 
     // Night 2.
     let second = night(&f).await;
