@@ -54,12 +54,14 @@ ALL_OPTIONS_SAM = {
     "Remediate": "true",
     "AuditRoleName": "vpcwarden-audit",
     "AuditAccounts": ["111122223333"],
+    "SecurityHub": "true",
 }
 ALL_OPTIONS_TF = {
     "requester_role_name": "vpcwarden-requester",
     "remediate": True,
     "audit_role_name": "vpcwarden-audit",
     "audit_accounts": ["111122223333"],
+    "security_hub": True,
 }
 # The organisation-scale options. AUDIT_ACCOUNTS holds either org (alone) or ou: entries, so they
 # take two sets of inputs; the grants checked are the union of all three.
@@ -117,12 +119,7 @@ AWAITING_PROOF: dict[tuple[str, str], dict[str, str]] = {
         "organizations:ListChildren": "plan mode with AUDIT_ACCOUNTS=ou:<ou-id> of nested OUs (the drift-auditor's org-audit end-to-end test)",
         "organizations:ListAccountsForParent": "plan mode with AUDIT_ACCOUNTS=ou:<ou-id> (the drift-auditor's org-audit end-to-end test)",
         "ec2:DescribeRegions": "plan mode with AUDIT_REGIONS=enabled (the drift-auditor's org-audit end-to-end test, opt-in Regions in the emulator)",
-        "s3:GetObject": "aggregate mode reading scopes.json and the scope results (the drift-auditor's org-audit end-to-end test)",
         "s3:ListBucket": "aggregate mode listing <prefix>runs/<run_id>/scopes/ (the drift-auditor's org-audit end-to-end test)",
-    },
-    ("drift-auditor", "audit"): {
-        "securityhub:BatchImportFindings": "SECURITY_HUB=true in a member account through the audit role (the drift-auditor's Security Hub end-to-end test)",
-        "securityhub:BatchUpdateFindings": "SECURITY_HUB=true: waived findings suppressed through the audit role (the drift-auditor's Security Hub end-to-end test)",
     },
 }
 

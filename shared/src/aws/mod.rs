@@ -7,6 +7,7 @@ pub mod grant_item;
 pub mod identity;
 pub mod ledger;
 pub mod s3;
+pub mod securityhub;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
