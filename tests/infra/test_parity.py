@@ -57,6 +57,7 @@ SCENARIOS = [
             "ReportPrefix": "audit/",
             "AuditRoleName": "vpcwarden-audit",  # without AuditAccounts: no cross-account statement
             "AuditRegions": ["eu-west-1", "us-east-1"],
+            "SecurityHub": "true",
         },
     ),
     Scenario(

@@ -18,6 +18,7 @@ pub mod measure;
 pub mod org;
 pub mod plot;
 pub mod runtime;
+pub mod securityhub;
 pub mod seed;
 pub mod stage;
 pub mod tables;

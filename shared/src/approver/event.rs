@@ -162,6 +162,10 @@ fn stream(event: Value) -> Result<Trigger> {
             ignored.push(format!("{} {pk}/{sk}: a peering grant", record.event_name));
             continue;
         }
+        if AllowlistKey::is_waiver_pk(pk) {
+            ignored.push(format!("{} {pk}/{sk}: a waiver", record.event_name));
+            continue;
+        }
         let Ok(AllowlistKey::Endpoint { service_id: service, account }) = AllowlistKey::parse(pk, sk) else {
             malformed.push(format!(
                 "allowlist item {pk}/{sk}: not a grant key (endpoint#<vpce-svc-id> / account#<12 digits>)"

@@ -145,17 +145,19 @@ fn stream_inserts_and_modifies_approve_and_removes_revoke() {
 }
 
 #[test]
-fn peering_grants_are_ignored_and_bad_items_reported_not_granted() {
+fn peering_grants_and_waivers_are_ignored_and_bad_items_reported_not_granted() {
     let bad_image = json!({"pk": {"S": endpoint_pk()}, "sk": {"S": account_sk()}, "max_endpoints": {"N": "-1"},
         "added_by": {"S": "alice"}, "added_at": {"N": "1"}});
     let e = json!({"Records": [
         stream_record("INSERT", "peering#*", &account_sk(), None, false),
+        stream_record("MODIFY", "waiver#ENDPOINT_SERVICE_AUTO_ACCEPT", &format!("resource#{SVC}"), None, false),
         stream_record("INSERT", "endpoint#junk", &account_sk(), None, false),
         stream_record("INSERT", &endpoint_pk(), "account#12", None, false),
         stream_record("INSERT", &endpoint_pk(), &account_sk(), Some(bad_image), false),
     ]});
     let Trigger::Grants { services, ignored, malformed } = parse(e).unwrap() else { panic!("grants expected") };
-    assert_eq!(ignored.len(), 1);
+    assert_eq!(ignored.len(), 2, "a peering grant and a waiver are not the approver's: {ignored:?}");
+    assert!(ignored[1].contains("a waiver"), "{ignored:?}");
     assert_eq!(malformed.len(), 3, "{malformed:?}");
     assert!(malformed[0].contains("endpoint#junk"));
     assert!(malformed[2].contains("max_endpoints"), "{}", malformed[2]);

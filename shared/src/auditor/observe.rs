@@ -31,6 +31,8 @@ pub(super) struct Scope {
     pub notes: Vec<String>,
     /// Every endpoint service the scope owns (whether audited or not).
     pub owned_services: Vec<String>,
+    /// The SDK configuration acting in the scope (for its Security Hub export).
+    pub config: SdkConfig,
 }
 
 pub(super) async fn scope(ctx: &Auditor, config: &SdkConfig, account: &str, region: &str) -> Result<Scope> {
@@ -70,7 +72,7 @@ pub(super) async fn scope(ctx: &Auditor, config: &SdkConfig, account: &str, regi
         ledger_accepted,
         holds_allowlist: false,
     };
-    Ok(Scope { observed, ec2, notes, owned_services })
+    Ok(Scope { observed, ec2, notes, owned_services, config: config.clone() })
 }
 
 /// The audited services with their principals, connections and load-balancer health. A health

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod ledger;
 pub mod organizations;
 pub mod s3;
+pub mod securityhub;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
