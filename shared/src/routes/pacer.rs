@@ -15,9 +15,10 @@
 //!
 //! - The local bucket starts as the documented one (full: 50 tokens, 5 a second); each call
 //!   takes a token, so a process alone with a full bucket is never refused.
-//! - Once the burst is spent (calls wait for tokens: *paced*), each success raises the rate,
-//!   ×1.2 until the first throttle, then +0.5/s: the documented numbers are where learning
-//!   starts, not a ceiling (an account may have had its limits raised).
+//! - Once the burst is spent (calls wait for tokens: *paced*), each success raises the rate:
+//!   doubled until the first throttle (as TCP's slow start), then +0.5/s. The documented numbers
+//!   are where learning starts, not a ceiling: an account may have had its limits raised, and
+//!   unthrottled the pace is back to the round trips' within a few calls.
 //! - A throttle of a paced call empties the local bucket (EC2's is empty) and sets the rate to
 //!   1.25 × what got through in the last second. Under the bucket that is a little above its
 //!   refill, so it never fills up unused (the surplus is refused and costs no token); under
@@ -42,7 +43,7 @@ pub(crate) struct Limit {
 pub(crate) const MUTATING: Limit = Limit { size: 50.0, rate: 5.0 };
 
 /// Growth of the rate per paced success before the first throttle, and after it.
-const SLOW_START: f64 = 1.2;
+const SLOW_START: f64 = 2.0;
 const INCREASE: f64 = 0.5;
 /// A throttle sets the rate to this multiple of the rate that got through.
 const HEADROOM: f64 = 1.25;
