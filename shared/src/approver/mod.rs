@@ -141,7 +141,9 @@ impl Approver {
                 }
                 services.iter().filter_map(|id| self.pick(managed, id, Focus::Service, answer)).collect()
             }
-            Trigger::Sweep | Trigger::Grants { .. } => everything(),
+            Trigger::Sweep => everything(),
+            // Settled unit by unit (`settle_batch`).
+            Trigger::Grants { .. } => Vec::new(),
         }
     }
 
