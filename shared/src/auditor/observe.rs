@@ -2,7 +2,7 @@
 //! allowed principals, connections and load-balancer health, and the ledger's word on the dead
 //! connections that routes still point at. Every listing is paginated; reads within a scope run
 //! concurrently but bounded, so EC2's per-action request buckets (refilling ~20/s) are not
-//! drained by one scope; the SDK's adaptive retry absorbs the rest.
+//! drained by one scope; the SDK's standard retries absorb the rest.
 use std::collections::{BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
