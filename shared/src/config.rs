@@ -221,20 +221,13 @@ fn parse_accounts(v: &str) -> Result<Vec<String>, String> {
     parse_list(v, "an AWS account id (12 digits)", crate::domain::ids::is_account_id)
 }
 
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`…
-pub(crate) fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok()
-}
-
 /// A list of regions, or `enabled`.
 fn parse_regions(v: &str) -> Result<RegionSelection, String> {
     if v.trim() == "enabled" {
         return Ok(RegionSelection::Enabled);
     }
-    parse_list(v, "an AWS region (e.g. us-east-1) or `enabled`", is_region).map(RegionSelection::Listed)
+    parse_list(v, "an AWS region (e.g. us-east-1) or `enabled`", crate::domain::ids::is_region)
+        .map(RegionSelection::Listed)
 }
 
 /// S3 bucket names: 3–63 of lowercase letters, digits, `.` and `-`, starting and ending with a

@@ -1,5 +1,6 @@
 //! Configuration parsing: defaults follow DESIGN.md, every malformed value is named.
 use super::*;
+use crate::domain::ids::is_region;
 use crate::domain::scopes::{AccountSelection, RegionSelection};
 
 /// The two required tables, then `extra`.

@@ -81,3 +81,39 @@ impl Org {
         assert_eq!(status.account().and_then(|a| a.status()), Some(&AccountStatus::Suspended));
     }
 }
+
+/// The org-audit state machine's three steps, driven as its definition drives them, through the
+/// Runtime API (the state machine itself runs in tests/infra/test_org_audit_e2e.py): plan, then
+/// every item of the plan's `scopes.json` (as the `ItemReader` reads it, in order, the
+/// `ItemSelector`'s payload), then aggregate. `skip` leaves scopes out, as if their child
+/// executions had failed for good. The plan's, each scope's and the aggregate's answers.
+pub struct Steps {
+    pub plan: serde_json::Value,
+    pub scopes: Vec<serde_json::Value>,
+    pub aggregate: Result<serde_json::Value, crate::runtime::InvokeError>,
+}
+
+pub async fn run_steps(f: &crate::Function, aws: &Aws, options: serde_json::Value, skip: &[(&str, &str)]) -> Steps {
+    use serde_json::json;
+    let mut plan_event = json!({"mode": "plan", "dry_run": null, "remediate": null});
+    plan_event.as_object_mut().unwrap().extend(options.as_object().cloned().unwrap_or_default());
+    let plan = f.invoke(plan_event.clone()).await.unwrap_or_else(|e| panic!("plan: {e}\n{}", f.logs()));
+    let key = plan["scopes_key"].as_str().expect("the plan names its items");
+    let items: Vec<serde_json::Value> =
+        serde_json::from_str(&crate::audit_seed::report_object(aws, key).await).unwrap();
+    assert_eq!(plan["scope_count"].as_u64(), Some(items.len() as u64), "{plan}");
+    let mut scopes = Vec::new();
+    for item in &items {
+        let (account, region) = (item["account"].as_str().unwrap(), item["region"].as_str().unwrap());
+        if skip.contains(&(account, region)) {
+            continue;
+        }
+        let event = json!({"mode": "scope", "run_id": plan["run_id"], "account": account, "region": region,
+                           "holds_allowlist": item["holds_allowlist"], "dry_run": plan_event["dry_run"],
+                           "remediate": plan_event["remediate"]});
+        let answer = f.invoke(event).await.unwrap_or_else(|e| panic!("scope {account}/{region}: {e}\n{}", f.logs()));
+        scopes.push(answer);
+    }
+    let aggregate = f.invoke(json!({"mode": "aggregate", "run_id": plan["run_id"]})).await;
+    Steps { plan, scopes, aggregate }
+}

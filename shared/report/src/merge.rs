@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use vpcwarden_core::domain::{FindingCode, Severity};
 
 use super::history::Status;
-use super::{Estate, EstatePeering, EstateVpc, Health, Report, ReportFinding, ReportScope, ScopeStatus, Summary};
 use super::SCHEMA_VERSION;
+use super::{Estate, EstatePeering, EstateVpc, Health, Report, ReportFinding, ReportScope, ScopeStatus, Summary};
 
 impl Summary {
     /// The counts of findings as the reports show them (`findings` counted, `waived` apart).
@@ -31,7 +31,8 @@ impl Report {
     /// The report of a whole run from the reports of its scopes (`parts`, in any order) and the
     /// planned scopes that have none (`missing`, each failed with its reason).
     pub fn merge(generated_at: &str, parts: Vec<Report>, missing: Vec<ScopeStatus>) -> Report {
-        let (mut findings, mut waived, mut resolved, mut remediation) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut findings, mut waived, mut resolved, mut remediation) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut scopes, mut estate) = (missing, EstateMerge::default());
         for part in parts {
             findings.extend(part.findings);
@@ -43,7 +44,14 @@ impl Report {
         }
         // The order of a single run's report: most severe first, then by identity.
         let order = |f: &ReportFinding| {
-            (std::cmp::Reverse(f.severity), f.code, f.account.clone(), f.region.clone(), f.resource.clone(), f.id.clone())
+            (
+                std::cmp::Reverse(f.severity),
+                f.code,
+                f.account.clone(),
+                f.region.clone(),
+                f.resource.clone(),
+                f.id.clone(),
+            )
         };
         findings.sort_by_cached_key(order);
         waived.sort_by_cached_key(order);

@@ -9,6 +9,7 @@
 //! could be audited. The CLI (`vpcwarden audit`) runs [`Auditor::run`] too.
 pub mod event;
 mod observe;
+mod org;
 mod publish;
 mod remediate;
 mod scopes;
@@ -55,6 +56,10 @@ pub struct Options {
     pub exclude: Vec<String>,
     pub regions: RegionSelection,
     pub role_name: Option<String>,
+    /// Whether this run says the allowlist's own findings (an expiring grant): `None` in a run
+    /// over every scope (our own scope says them, else the first audited), `Some` in one scope
+    /// of an org audit, as its plan chose.
+    pub holds_allowlist: Option<bool>,
 }
 
 impl Options {
@@ -66,6 +71,7 @@ impl Options {
             exclude: config.audit_exclude_accounts.clone(),
             regions: config.audit_regions.clone(),
             role_name: config.audit_role_name.clone(),
+            holds_allowlist: None,
         }
     }
 }
@@ -291,7 +297,8 @@ impl Auditor {
         let holder = observed
             .iter()
             .position(|(a, r, res)| res.is_ok() && **a == me && **r == self.region)
-            .or_else(|| observed.iter().position(|(_, _, res)| res.is_ok()));
+            .or_else(|| observed.iter().position(|(_, _, res)| res.is_ok()))
+            .filter(|_| options.holds_allowlist != Some(false));
         let owned: BTreeSet<String> = observed
             .iter()
             .filter_map(|(_, _, r)| r.as_ref().ok())
@@ -373,8 +380,20 @@ pub fn answer(trigger: &'static str, run: &Run, report: &Report, written: Vec<St
 
 /// The Lambda handler: one event in, one answer out.
 pub async fn handle(event: Value, ctx: &Auditor) -> Result<Value> {
-    let request = event::parse(event)?;
-    let options = ctx.options(&request);
+    match event::invocation(event)? {
+        event::Invocation::Run(request) => run_once(&request, ctx).await,
+        event::Invocation::Plan(request) => ctx.plan(&request).await,
+        event::Invocation::Scope { run, account, region, holds_allowlist, request } => {
+            let scope = crate::domain::scopes::PlannedScope { account, region, holds_allowlist };
+            ctx.audit_scope(&run, &scope, &request).await
+        }
+        event::Invocation::Aggregate { run } => ctx.aggregate(&run).await,
+    }
+}
+
+/// Every scope in this one invocation.
+async fn run_once(request: &event::Request, ctx: &Auditor) -> Result<Value> {
+    let options = ctx.options(request);
     let run = ctx.run(&options, &|_| {}).await?;
     let report = run.report();
     let published = ctx.publish(&run).await;

@@ -6,6 +6,14 @@ fn prefixed_hex(s: &str, prefix: &str) -> bool {
     })
 }
 
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`…
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }

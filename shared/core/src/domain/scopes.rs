@@ -123,6 +123,77 @@ pub fn plan_scopes(accounts: &[OrgAccount], exclude: &[String], regions: &[Strin
     planned
 }
 
+/// One item of an organisation run's plan: a scope, and whether it is the one that says the
+/// allowlist's own findings (an expiring grant is said once per run, not once per scope).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedScope {
+    pub account: String,
+    pub region: String,
+    pub holds_allowlist: bool,
+}
+
+/// The items of a plan: the holder is our own scope when it is planned (`me`, `region`), else
+/// the first one, as in a single run.
+pub fn plan_items(planned: &Planned, me: &str, region: &str) -> Vec<PlannedScope> {
+    let holder = planned.scopes.iter().position(|s| s.account == me && s.region == region).unwrap_or(0);
+    let item = |(i, s): (usize, &Scope)| PlannedScope {
+        account: s.account.clone(),
+        region: s.region.clone(),
+        holds_allowlist: i == holder,
+    };
+    planned.scopes.iter().enumerate().map(item).collect()
+}
+
+/// The id of an organisation run: when it was planned and a random part, so that two runs
+/// started in the same second never share their data (`20261129T030000Z-1a2b3c4d`). It names
+/// an S3 prefix, so it is checked wherever it comes in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RunId(String);
+
+impl RunId {
+    /// From the plan's time (RFC 3339, UTC) and 32 random bits.
+    pub fn new(generated_at: &str, random: u32) -> Self {
+        let compact: String = generated_at.chars().filter(|c| c.is_ascii_digit() || *c == 'T').take(15).collect();
+        RunId(format!("{compact}Z-{random:08x}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RunId {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        let b = s.as_bytes();
+        let shaped = b.len() == 25
+            && b[..8].iter().all(u8::is_ascii_digit)
+            && b[8] == b'T'
+            && b[9..15].iter().all(u8::is_ascii_digit)
+            && &b[15..17] == b"Z-"
+            && b[17..].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
+        if shaped {
+            Ok(RunId(s))
+        } else {
+            Err(format!("`{s}` is not a run id (like 20261129T030000Z-1a2b3c4d, as the plan step answers it)"))
+        }
+    }
+}
+
+impl From<RunId> for String {
+    fn from(id: RunId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +244,35 @@ mod tests {
             planned.notes,
             ["account 222222222222 is SUSPENDED: not audited", "excluded by AUDIT_EXCLUDE_ACCOUNTS: 333333333333"]
         );
+    }
+
+    #[test]
+    fn run_ids_are_made_from_the_time_and_checked_where_they_come_in() {
+        let id = RunId::new("2026-11-29T03:00:07.123456Z", 0x1a2b3c4d);
+        assert_eq!(id.as_str(), "20261129T030007Z-1a2b3c4d");
+        assert_eq!(RunId::try_from(id.to_string()), Ok(id));
+        for bad in
+            ["", "../../etc", "20261129T030007Z-1A2B3C4D", "20261129T030007Z-1a2b3c4", "20261129T030007Z/1a2b3c4d"]
+        {
+            assert!(RunId::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn our_own_scope_holds_the_allowlist_else_the_first() {
+        let planned = Planned {
+            scopes: vec![
+                Scope { account: "222222222222".into(), region: "us-east-1".into() },
+                Scope { account: "111111111111".into(), region: "eu-west-1".into() },
+                Scope { account: "111111111111".into(), region: "us-east-1".into() },
+            ],
+            notes: Vec::new(),
+        };
+        let holders = |me: &str| -> Vec<bool> {
+            plan_items(&planned, me, "us-east-1").iter().map(|i| i.holds_allowlist).collect()
+        };
+        assert_eq!(holders("111111111111"), [false, false, true]);
+        assert_eq!(holders("999999999999"), [true, false, false]);
+        assert!(plan_items(&Planned::default(), "111111111111", "us-east-1").is_empty());
     }
 }
