@@ -68,16 +68,27 @@ impl Auditor {
 }
 
 fn ledger_entry(run: &Run, r: &ScopeResult, report: &Report, location: Vec<String>) -> ReportEntry {
-    let (status, error, remediated) = match &r.outcome {
-        Ok(a) => ("ok", None, a.remedies.iter().filter(|m| m.outcome == RemedyOutcome::Applied).count()),
-        Err(e) => ("failed", Some(e.clone()), 0),
+    let (status, error) = match &r.outcome {
+        Ok(_) => ("ok", None),
+        Err(e) => ("failed", Some(e.clone())),
     };
+    report_entry(report, (run.options.dry_run, run.options.remediate), status, error, location)
+}
+
+/// A report's summary in the ledger: its counts, the remediation applied, where it lies.
+pub(super) fn report_entry(
+    report: &Report,
+    (dry_run, remediate): (bool, bool),
+    status: &str,
+    error: Option<String>,
+    location: Vec<String>,
+) -> ReportEntry {
     ReportEntry {
         action: LedgerAction::Report,
         status: status.into(),
         error,
-        dry_run: run.options.dry_run,
-        remediate: run.options.remediate,
+        dry_run,
+        remediate,
         total: report.summary.total,
         by_severity: report
             .summary
@@ -86,7 +97,7 @@ fn ledger_entry(run: &Run, r: &ScopeResult, report: &Report, location: Vec<Strin
             .map(|(s, n)| (report::severity_name(*s).to_string(), *n))
             .collect(),
         by_code: report.summary.found_codes().into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
-        remediated,
+        remediated: report.remediation.iter().filter(|m| m.outcome == RemedyOutcome::Applied).count(),
         report: location,
     }
 }
