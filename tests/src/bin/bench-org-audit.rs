@@ -92,8 +92,18 @@ fn plot_svg(sizes: &[Value]) -> String {
     let points = |mode: &str| sizes.iter().map(|r| (f(&r["scopes"]), f(&r["seconds"][mode]))).collect();
     let series = vec![
         Series { name: "one invocation".into(), color: "#ff7f0e", dashed: false, points: points("single") },
-        Series { name: "state machine, MaxConcurrency 10".into(), color: "#1f77b4", dashed: false, points: points("mc10") },
-        Series { name: "state machine, MaxConcurrency 40".into(), color: "#2ca02c", dashed: false, points: points("mc40") },
+        Series {
+            name: "state machine, MaxConcurrency 10".into(),
+            color: "#1f77b4",
+            dashed: false,
+            points: points("mc10"),
+        },
+        Series {
+            name: "state machine, MaxConcurrency 40".into(),
+            color: "#2ca02c",
+            dashed: false,
+            points: points("mc40"),
+        },
     ];
     let panel = Panel { title: "Org audit wall time".into(), y_label: "seconds".into(), series };
     plot::svg(&[panel], "scopes (log scale)")
@@ -101,7 +111,8 @@ fn plot_svg(sizes: &[Value]) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let input = args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "target/bench/org-audit.json".into());
+    let input =
+        args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "target/bench/org-audit.json".into());
     let raw: Value = serde_json::from_str(&std::fs::read_to_string(&input).unwrap_or_else(|e| panic!("{input}: {e}")))
         .unwrap_or_else(|e| panic!("{input}: {e}"));
     let sizes = raw["sizes"].as_array().expect("sizes").clone();
