@@ -99,25 +99,25 @@ def tables(emu: support.EmulatorProcess) -> None:
 class Estate:
     """The organisation, its drift, and who is left out."""
 
-    def __init__(self, emu: support.EmulatorProcess) -> None:
+    def __init__(self, emu: support.EmulatorProcess, per_unit: int = MEMBERS_PER_UNIT) -> None:
         org = emu.client("organizations")
         org.create_organization(FeatureSet="ALL")
         root = org.list_roots()["Roots"][0]["Id"]
         self.members: list[str] = []
         for unit_name in ("prod", "dev"):
             unit = org.create_organizational_unit(ParentId=root, Name=unit_name)["OrganizationalUnit"]["Id"]
-            for i in range(MEMBERS_PER_UNIT):
+            for i in range(per_unit):
                 status = org.create_account(AccountName=f"{unit_name}-{i}", Email=f"{unit_name}-{i}@example.com")
                 account = status["CreateAccountStatus"]["AccountId"]
                 org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=unit)
                 self.members.append(account)
-        self.suspended, self.excluded, self.denied = self.members[3], self.members[25], self.members[7]
+        self.suspended, self.excluded, self.denied = self.members[3], self.members[per_unit + per_unit // 4], self.members[7]
         org.close_account(AccountId=self.suspended)
         post(emu, "/clock", {"advance_seconds": 360})
         post(emu, "/faults", {"service": "sts", "action": "AssumeRole", "error": "AccessDenied", "status": 403,
                               "message": "not authorized to perform sts:AssumeRole",
                               "params": {"RoleArn": f"arn:aws:iam::{self.denied}:role/{ROLE}"}})
-        self.drifted = [(self.members[1], "us-east-1"), (self.members[30], "eu-west-1")]
+        self.drifted = [(self.members[1], "us-east-1"), (self.members[per_unit + per_unit // 2], "eu-west-1")]
         for account, region in self.drifted:
             unlisted_peering(emu, account, region)
         make_provider(emu, True, ["*"])  # ours: ENDPOINT_SERVICE_WILDCARD_PRINCIPAL
@@ -130,10 +130,12 @@ class Estate:
 class Deployment:
     """The real drift-auditor as a Lambda function, and the production state machine."""
 
-    def __init__(self, emu: support.EmulatorProcess, estate: Estate) -> None:
-        self.emu = emu
+    def __init__(
+        self, emu: support.EmulatorProcess, estate: Estate, name: str = "org-e2e", path: str | None = None, max_concurrency: int = MAX_CONCURRENCY
+    ) -> None:
+        self.emu, self.name = emu, name
         lam, iam, sfn = emu.client("lambda"), emu.client("iam"), emu.client("stepfunctions")
-        role = iam.create_role(RoleName="org-e2e-drift-auditor", AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
+        role = iam.create_role(RoleName=f"{name}-drift-auditor", AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
         variables = {
             "ALLOWLIST_TABLE": "vpcwarden-allowlist",
             "LEDGER_TABLE": "vpcwarden-ledger",
@@ -146,19 +148,19 @@ class Deployment:
             "RUST_LOG": "warn",
         }
         self.function_arn = lam.create_function(
-            FunctionName="org-e2e-drift-auditor",
+            FunctionName=f"{name}-drift-auditor",
             Runtime="provided.al2023",
             Handler="bootstrap",
             Role=role,
-            Code={"ZipFile": zipped(binary())},
-            Timeout=120,
+            Code={"ZipFile": zipped(path or binary())},
+            Timeout=900,
             MemorySize=512,
             Environment={"Variables": variables},
         )["FunctionArn"]
-        values = {"DriftAuditorFunctionArn": self.function_arn, "ReportBucket": BUCKET, "MaxConcurrency": MAX_CONCURRENCY, "ToleratedFailurePercentage": 5}
+        values = {"DriftAuditorFunctionArn": self.function_arn, "ReportBucket": BUCKET, "MaxConcurrency": max_concurrency, "ToleratedFailurePercentage": 5}
         definition = support.render_asl_with_terraform(values) if shutil.which("terraform") else support.render_asl(values)
-        sm_role = iam.create_role(RoleName="org-e2e-org-audit", AssumeRolePolicyDocument=SFN_TRUST)["Role"]["Arn"]
-        self.arn = sfn.create_state_machine(name="org-e2e-org-audit", definition=definition, roleArn=sm_role)["stateMachineArn"]
+        sm_role = iam.create_role(RoleName=f"{name}-org-audit", AssumeRolePolicyDocument=SFN_TRUST)["Role"]["Arn"]
+        self.arn = sfn.create_state_machine(name=f"{name}-org-audit", definition=definition, roleArn=sm_role)["stateMachineArn"]
 
     def invoke(self, event: Any) -> Any:
         import boto3
@@ -176,7 +178,7 @@ class Deployment:
     def execute(self, execution_input: Any) -> dict[str, Any]:
         sfn = self.emu.client("stepfunctions")
         arn = sfn.start_execution(stateMachineArn=self.arn, input=json.dumps(execution_input))["executionArn"]
-        return wait(self.emu, arn, timeout=600)
+        return wait(self.emu, arn, timeout=1800)
 
 
 def s3_json(emu: support.EmulatorProcess, key: str) -> Any:
