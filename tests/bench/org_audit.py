@@ -99,7 +99,7 @@ def measure(members: int, path: str) -> dict[str, Any]:
     emu = support.EmulatorProcess(os.path.join(work, "emulator.log"))
     try:
         emu.client("s3").create_bucket(Bucket=e2e.BUCKET)
-        e2e.tables(emu)
+        support.create_tables(emu)
         estate = e2e.Estate(emu, per_unit=members // 2)
         scopes = len(estate.planned())
         deployments = {mc: e2e.Deployment(emu, estate, name=f"b{members}-{mc}", path=path, max_concurrency=mc) for mc in (10, 40)}

@@ -85,17 +85,6 @@ def unlisted_peering(emu: support.EmulatorProcess, account: str, region: str) ->
     ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
 
 
-def tables(emu: support.EmulatorProcess) -> None:
-    ddb = emu.client("dynamodb")
-    for name in ("vpcwarden-allowlist", "vpcwarden-ledger"):
-        ddb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-
-
 class Estate:
     """The organisation, its drift, and who is left out."""
 
@@ -205,7 +194,7 @@ def org_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     emu = support.EmulatorProcess(str(work / "emulator.log"))
     try:
         emu.client("s3").create_bucket(Bucket=BUCKET)
-        tables(emu)
+        support.create_tables(emu)
         estate = Estate(emu)
         deployment = Deployment(emu, estate)
         single = deployment.invoke({})
