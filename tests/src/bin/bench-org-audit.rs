@@ -27,19 +27,21 @@ fn f(v: &Value) -> f64 {
 fn sizes_table(sizes: &[Value]) -> String {
     let mut s = String::from(
         "| scopes (accounts × 2 regions) | findings | one invocation | state machine, MaxConcurrency 10 | MaxConcurrency 40 | \
-         largest environment RSS (10 / 40) | aggregate step alone RSS | largest payload between states |\n|---|---|---|---|---|---|---|---|\n",
+         peak RSS: one invocation | largest environment of the state machine (10 / 40) | aggregate step alone | \
+         largest payload between states |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in sizes {
         let largest = r["payload_bytes"].as_object().map(|m| m.values().map(f).fold(0.0, f64::max)).unwrap_or(0.0);
         let _ = writeln!(
             s,
-            "| {} ({}) | {} | {:.1} s | {:.1} s | {:.1} s | {:.1} / {:.1} MB | {:.1} MB | {:.1} KB |",
+            "| {} ({}) | {} | {:.1} s | {:.1} s | {:.1} s | {:.1} MB | {:.1} / {:.1} MB | {:.1} MB | {:.1} KB |",
             r["scopes"],
             r["accounts"],
             r["findings"],
             f(&r["seconds"]["single"]),
             f(&r["seconds"]["mc10"]),
             f(&r["seconds"]["mc40"]),
+            f(&r["rss_mb"]["single"]),
             f(&r["rss_mb"]["largest_environment_mc10"]),
             f(&r["rss_mb"]["largest_environment_mc40"]),
             f(&r["rss_mb"]["aggregate_alone"]),
