@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use drawing::{dot, svg, MAX_DRAWN_NODES};
-pub use emf::emf_records;
+pub use emf::{emf_records, events_failed_record};
 pub use estate::{Estate, EstateConsumer, EstatePeering, EstateService, EstateVpc, Health};
 pub use html::html;
 pub use markdown::markdown;

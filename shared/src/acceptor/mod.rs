@@ -81,7 +81,7 @@ fn ledger_key(pcx: &str) -> LedgerKey {
 
 impl Acceptor {
     pub fn new(config: AcceptorConfig, sdk: &SdkConfig) -> Self {
-        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
+        let Shared { region, allowlist, ledger, identity, .. } = Shared::new(sdk, &config.common, ACTOR);
         Acceptor { region, ec2: Ec2::new(aws_sdk_ec2::Client::new(sdk)), allowlist, ledger, identity, config }
     }
 

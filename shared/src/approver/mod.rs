@@ -70,7 +70,7 @@ fn ledger_action(v: &Verdict) -> LedgerAction {
 
 impl Approver {
     pub fn new(config: ApproverConfig, sdk: &SdkConfig) -> Self {
-        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
+        let Shared { region, allowlist, ledger, identity, .. } = Shared::new(sdk, &config.common, ACTOR);
         Approver {
             region,
             endpoints: Endpoints::new(aws_sdk_ec2::Client::new(sdk)),

@@ -141,7 +141,7 @@ pub struct Answer {
 
 impl Auditor {
     pub fn new(config: AuditorConfig, sdk: &SdkConfig) -> Self {
-        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
+        let Shared { region, allowlist, ledger, identity, .. } = Shared::new(sdk, &config.common, ACTOR);
         let reports = config
             .report_bucket
             .as_ref()
