@@ -3,8 +3,9 @@
 # local.iam_statements is THE list of what each function may do, in one machine-readable place:
 # function => statements { sid, actions, resources, conditions }. infra/sam/template.yaml carries
 # the same statements (same Sid) inline in AcceptorRole / ApproverRole / AuditorRole and in the
-# conditional AcceptorRequesterSidePolicy / AuditorRemediatePolicy / AuditorCrossAccountPolicy.
-# Output `iam_actions` flattens it to function => sorted action list.
+# conditional AcceptorRequesterSidePolicy / AuditorRemediatePolicy / AuditorCrossAccountPolicy /
+# AuditorOrganisationPolicy. Output `iam_actions` flattens it to function => sorted action list
+# (with org_audit, also the state machine's and its schedule's roles: org_audit.tf).
 
 locals {
   arn_prefix = "arn:${local.partition}"
@@ -32,6 +33,24 @@ locals {
     variable = "aws:ResourceOrgID"
     values   = [var.organization_id]
   }]
+
+  # AUDIT_ACCOUNTS forms that discover the accounts at run time: org (alone) or ou:<id> entries.
+  audit_whole_org       = join(",", var.audit_accounts) == "org"
+  audit_ous             = strcontains(join(",", var.audit_accounts), "ou:")
+  audit_discovery       = local.audit_whole_org || local.audit_ous
+  audit_enabled_regions = join(",", var.audit_regions) == "enabled"
+  # Listed accounts: exactly those. Discovered ones: any account of the organisation
+  # (organization_id, else the auditor's own organisation).
+  audit_account_conditions = concat(
+    local.audit_discovery ? [] : [{ test = "StringEquals", variable = "aws:ResourceAccount", values = var.audit_accounts }],
+    var.organization_id != "" ? local.org_conditions : local.audit_discovery ? [{
+      test     = "StringEquals"
+      variable = "aws:ResourceOrgID"
+      values   = ["$${aws:PrincipalOrgID}"]
+    }] : [],
+  )
+  # The plan, scope results and report of each org-audit run lie under <report_prefix>runs/.
+  run_data_arn = "${aws_s3_bucket.reports.arn}/${var.report_prefix}runs/*"
 
   # What every function needs to run: its key, its failure destination, its logs, X-Ray.
   runtime_statements = {
@@ -211,13 +230,51 @@ locals {
       ] : [],
       var.audit_role_name != "" && length(var.audit_accounts) > 0 ? [
         {
-          sid       = "AuditAccounts"
-          actions   = ["sts:AssumeRole"]
-          resources = ["${local.arn_prefix}:iam::*:role/${var.audit_role_name}"]
-          conditions = concat(
-            [{ test = "StringEquals", variable = "aws:ResourceAccount", values = var.audit_accounts }],
-            local.org_conditions,
-          )
+          sid        = "AuditAccounts"
+          actions    = ["sts:AssumeRole"]
+          resources  = ["${local.arn_prefix}:iam::*:role/${var.audit_role_name}"]
+          conditions = local.audit_account_conditions
+        },
+      ] : [],
+      # Organizations' ListAccounts and EC2's DescribeRegions have no resource type; the OU
+      # listings walk OUs unknown at deployment. All read-only.
+      local.audit_whole_org ? [
+        {
+          sid        = "DiscoverAccounts"
+          actions    = ["organizations:ListAccounts"]
+          resources  = ["*"]
+          conditions = []
+        },
+      ] : [],
+      local.audit_ous ? [
+        {
+          sid        = "DiscoverOuAccounts"
+          actions    = ["organizations:ListChildren", "organizations:ListAccountsForParent"]
+          resources  = ["*"]
+          conditions = []
+        },
+      ] : [],
+      local.audit_enabled_regions ? [
+        {
+          sid        = "DiscoverRegions"
+          actions    = ["ec2:DescribeRegions"]
+          resources  = ["*"]
+          conditions = []
+        },
+      ] : [],
+      # The aggregate lists a run's scope results and reads them (writing is the Reports statement's).
+      var.org_audit ? [
+        {
+          sid        = "RunData"
+          actions    = ["s3:GetObject"]
+          resources  = [local.run_data_arn]
+          conditions = []
+        },
+        {
+          sid        = "RunDataList"
+          actions    = ["s3:ListBucket"]
+          resources  = [aws_s3_bucket.reports.arn]
+          conditions = [{ test = "StringLike", variable = "s3:prefix", values = ["${var.report_prefix}runs/*"] }]
         },
       ] : [],
       [
@@ -245,7 +302,8 @@ locals {
   }
 
   iam_actions = {
-    for fn, statements in local.iam_statements : fn => sort(distinct(flatten([for s in statements : s.actions])))
+    for fn, statements in merge(local.iam_statements, { for role in keys(local.org_audit_roles) : role => local.org_audit_iam_statements[role] }) :
+    fn => sort(distinct(flatten([for s in statements : s.actions])))
   }
 }
 
@@ -296,6 +354,7 @@ data "aws_iam_policy_document" "function" {
 }
 
 resource "aws_iam_role_policy" "function" {
+  #checkov:skip=CKV_AWS_355:Only the auditor's discovery statements (organizations:ListAccounts, ListChildren, ListAccountsForParent, ec2:DescribeRegions) and X-Ray use Resource "*": they have no resource type or walk OUs unknown at deployment, and are read-only.
   for_each = local.iam_statements
 
   name   = each.key

@@ -35,16 +35,18 @@ locals {
       memory_size = 512
       timeout     = 600
       environment = {
-        ROUTE_TABLE_TAG      = local.route_table_tag
-        ENDPOINT_SERVICE_IDS = join(",", var.endpoint_service_ids)
-        REPORT_BUCKET        = aws_s3_bucket.reports.bucket
-        REPORT_PREFIX        = var.report_prefix
-        REMEDIATE            = tostring(var.remediate)
-        STALE_PENDING_HOURS  = tostring(var.stale_pending_hours)
-        EXPIRY_WARNING_DAYS  = tostring(var.expiry_warning_days)
-        AUDIT_ACCOUNTS       = join(",", var.audit_accounts)
-        AUDIT_ROLE_NAME      = var.audit_role_name
-        AUDIT_REGIONS        = join(",", var.audit_regions)
+        ROUTE_TABLE_TAG        = local.route_table_tag
+        ENDPOINT_SERVICE_IDS   = join(",", var.endpoint_service_ids)
+        REPORT_BUCKET          = aws_s3_bucket.reports.bucket
+        REPORT_PREFIX          = var.report_prefix
+        REMEDIATE              = tostring(var.remediate)
+        STALE_PENDING_HOURS    = tostring(var.stale_pending_hours)
+        EXPIRY_WARNING_DAYS    = tostring(var.expiry_warning_days)
+        AUDIT_ACCOUNTS         = join(",", var.audit_accounts)
+        AUDIT_EXCLUDE_ACCOUNTS = join(",", var.audit_exclude_accounts)
+        AUDIT_ROLE_NAME        = var.audit_role_name
+        AUDIT_REGIONS          = join(",", var.audit_regions)
+        SECURITY_HUB           = tostring(var.security_hub)
       }
     }
   }
@@ -69,17 +71,18 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:Code signing is not available for the cargo-lambda build path; artifacts come from the project's own locked build.
   for_each = local.functions
 
-  function_name                  = "${var.name_prefix}-${each.key}"
-  description                    = each.value.description
-  role                           = aws_iam_role.function[each.key].arn
-  runtime                        = "provided.al2023"
-  handler                        = "bootstrap"
-  architectures                  = [var.architecture]
-  filename                       = local.package_paths[each.key]
-  source_code_hash               = filebase64sha256(local.package_paths[each.key])
-  memory_size                    = each.value.memory_size
-  timeout                        = each.value.timeout
-  reserved_concurrent_executions = 1
+  function_name    = "${var.name_prefix}-${each.key}"
+  description      = each.value.description
+  role             = aws_iam_role.function[each.key].arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.architecture]
+  filename         = local.package_paths[each.key]
+  source_code_hash = filebase64sha256(local.package_paths[each.key])
+  memory_size      = each.value.memory_size
+  timeout          = each.value.timeout
+  # One run at a time; with org_audit, the auditor runs as many scopes at once as the state machine.
+  reserved_concurrent_executions = each.key == "drift-auditor" && var.org_audit ? var.org_audit_max_concurrency : 1
   kms_key_arn                    = aws_kms_key.this.arn
 
   environment {
@@ -151,11 +154,16 @@ resource "aws_lambda_permission" "peering_api_calls" {
 # ---------------------------------------------------------------- schedules
 
 locals {
-  schedules = {
-    "peering-acceptor"  = { expression = var.sweep_schedule, description = "vpcwarden peering-acceptor sweep" }
-    "endpoint-approver" = { expression = var.sweep_schedule, description = "vpcwarden endpoint-approver sweep" }
-    "drift-auditor"     = { expression = var.audit_schedule, description = "vpcwarden drift-auditor run" }
-  }
+  # With org_audit the audit schedule starts the state machine instead (org_audit.tf).
+  schedules = merge(
+    {
+      "peering-acceptor"  = { expression = var.sweep_schedule, description = "vpcwarden peering-acceptor sweep" }
+      "endpoint-approver" = { expression = var.sweep_schedule, description = "vpcwarden endpoint-approver sweep" }
+    },
+    var.org_audit ? {} : {
+      "drift-auditor" = { expression = var.audit_schedule, description = "vpcwarden drift-auditor run" }
+    },
+  )
 }
 
 resource "aws_cloudwatch_event_rule" "schedule" {

@@ -14,7 +14,7 @@ output "role_arns" {
 }
 
 output "iam_actions" {
-  description = "IAM actions each function's role allows (sorted), from local.iam_statements."
+  description = "IAM actions each function's role allows (sorted), from local.iam_statements; with org_audit also the org-audit and org-audit-schedule roles."
   value       = local.iam_actions
 }
 
@@ -61,4 +61,14 @@ output "failure_queue_url" {
 output "kms_key_arn" {
   description = "Customer managed key encrypting tables, bucket, topics, queue, logs and function environment."
   value       = aws_kms_key.this.arn
+}
+
+output "org_audit_state_machine_arn" {
+  description = "The org-audit state machine (null unless org_audit); start it with {} or {\"dry_run\": true}."
+  value       = one(aws_sfn_state_machine.org_audit[*].arn)
+}
+
+output "member_role_stack_set_id" {
+  description = "The member roles' service-managed StackSet (null unless member_role_stack_set_ous)."
+  value       = one(aws_cloudformation_stack_set.member_roles[*].stack_set_id)
 }

@@ -231,13 +231,29 @@ variable "expiry_warning_days" {
 }
 
 variable "audit_accounts" {
-  description = "AUDIT_ACCOUNTS: 12-digit account ids to audit through audit_role_name; empty = this account only. SAM: AuditAccounts."
+  description = "AUDIT_ACCOUNTS: 12-digit account ids to audit through audit_role_name, or [\"org\"] (every active account of the organisation), or ou:<ou-id> entries (the accounts under those OUs, recursively); empty = this account only. org and ou: need this account to be the management account or a delegated administrator. SAM: AuditAccounts."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.audit_accounts : can(regex("^[0-9]{12}$", a))])
-    error_message = "audit_accounts must be 12-digit account ids."
+    condition     = alltrue([for a in var.audit_accounts : can(regex("^([0-9]{12}|org|ou:ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$", a))])
+    error_message = "audit_accounts entries must be 12-digit account ids, org, or ou:<ou-id>."
+  }
+
+  validation {
+    condition     = !contains(var.audit_accounts, "org") || length(var.audit_accounts) == 1
+    error_message = "org already covers every account: give it alone (and leave accounts out with audit_exclude_accounts)."
+  }
+}
+
+variable "audit_exclude_accounts" {
+  description = "AUDIT_EXCLUDE_ACCOUNTS: 12-digit account ids never audited (taken out of the listed or discovered accounts). SAM: AuditExcludeAccounts."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.audit_exclude_accounts : can(regex("^[0-9]{12}$", a))])
+    error_message = "audit_exclude_accounts must be 12-digit account ids."
   }
 }
 
@@ -253,13 +269,69 @@ variable "audit_role_name" {
 }
 
 variable "audit_regions" {
-  description = "AUDIT_REGIONS: regions to audit; empty = this region. SAM: AuditRegions."
+  description = "AUDIT_REGIONS: regions to audit, or [\"enabled\"] (every region enabled in the account, from ec2:DescribeRegions); empty = this region. SAM: AuditRegions."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for r in var.audit_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
-    error_message = "audit_regions must be region names like eu-west-1."
+    condition     = join(",", var.audit_regions) == "enabled" || alltrue([for r in var.audit_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
+    error_message = "audit_regions must be region names like eu-west-1, or enabled alone."
+  }
+}
+
+variable "security_hub" {
+  description = "SECURITY_HUB: import each scope's findings into Security Hub there; the member audit role (also through the StackSet) then grants BatchImportFindings and BatchUpdateFindings. SAM: SecurityHub."
+  type        = bool
+  default     = false
+}
+
+variable "org_audit" {
+  description = "Audit at organisation scale: the audit schedule starts the org-audit state machine (plan, one child execution per account and region, aggregate) instead of invoking the auditor once. SAM: OrgAudit."
+  type        = bool
+  default     = false
+}
+
+variable "org_audit_max_concurrency" {
+  description = "Scopes (account and region) audited at once by the org-audit state machine; also the auditor's reserved concurrency when org_audit is true. SAM: OrgAuditMaxConcurrency."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.org_audit_max_concurrency >= 1 && var.org_audit_max_concurrency <= 1000 && floor(var.org_audit_max_concurrency) == var.org_audit_max_concurrency
+    error_message = "org_audit_max_concurrency must be a whole number from 1 to 1000."
+  }
+}
+
+variable "org_audit_tolerated_failure_percentage" {
+  description = "Whole percentage (0-100) of scopes that may fail before the org-audit execution fails. SAM: OrgAuditToleratedFailurePercentage."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.org_audit_tolerated_failure_percentage >= 0 && var.org_audit_tolerated_failure_percentage <= 100 && floor(var.org_audit_tolerated_failure_percentage) == var.org_audit_tolerated_failure_percentage
+    error_message = "org_audit_tolerated_failure_percentage must be a whole number from 0 to 100."
+  }
+}
+
+variable "member_role_stack_set_ous" {
+  description = "Organizational units (ou-...) whose accounts, present and future, get the member roles (infra/sam/member-role.yaml) through a service-managed StackSet; empty = no StackSet (use modules/member-role per account instead). SAM: MemberRoleStackSetOUs."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for ou in var.member_role_stack_set_ous : can(regex("^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$", ou))])
+    error_message = "member_role_stack_set_ous must be OU ids like ou-ab12-cdefgh34."
+  }
+}
+
+variable "member_role_stack_set_call_as" {
+  description = "SELF in the management account, DELEGATED_ADMIN in a CloudFormation StackSets delegated administrator account. SAM: MemberRoleStackSetCallAs."
+  type        = string
+  default     = "SELF"
+
+  validation {
+    condition     = contains(["SELF", "DELEGATED_ADMIN"], var.member_role_stack_set_call_as)
+    error_message = "member_role_stack_set_call_as must be SELF or DELEGATED_ADMIN."
   }
 }
 

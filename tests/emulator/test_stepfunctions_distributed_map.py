@@ -128,6 +128,23 @@ def test_result_writer_exports_results_and_a_manifest(emu):
     assert [(e["Status"], e["Error"]) for e in failed] == [("FAILED", "Scope.Failed")]
 
 
+def test_result_writer_paths_read_the_state_input(emu):
+    """``Prefix.$`` (a path or an intrinsic function) is evaluated against the Map state's input,
+    as on AWS, not against the children's results."""
+    arn = create_function(emu, "prefixed")
+    reader = s3_items(emu, "prefix-bucket", "items.json", _items(set(), 2))
+    writer = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "States.Format('{}map', $.run.prefix)"}}
+    state = distributed_map(arn, ItemReader=reader, ResultWriter=writer, ResultPath="$.map", End=True)
+    execution, described = run(emu, {"StartAt": "M", "States": {"M": state}}, {"bucket": "prefix-bucket", "run": {"prefix": "reports/runs/r7/"}})
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    map_run_id = output["map"]["MapRunArn"].split(":")[-1]
+    assert output["map"]["ResultWriterDetails"] == {"Bucket": "prefix-bucket", "Key": f"reports/runs/r7/map/{map_run_id}/manifest.json"}
+    assert output["run"] == {"prefix": "reports/runs/r7/"}, "ResultPath keeps the input"
+    manifest = json.loads(emu.client("s3").get_object(Bucket="prefix-bucket", Key=f"reports/runs/r7/map/{map_run_id}/manifest.json")["Body"].read())
+    assert [f["Key"] for f in manifest["ResultFiles"]["SUCCEEDED"]] == [f"reports/runs/r7/map/{map_run_id}/SUCCEEDED_0.json"]
+
+
 def test_a_failed_run_exports_pending_items_and_fails(emu):
     arn = create_function(emu, "stopped")
     reader = s3_items(emu, "pending-bucket", "items.json", _items({0}, 5))

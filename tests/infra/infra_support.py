@@ -328,12 +328,15 @@ def terraform_env() -> dict[str, str]:
 
 
 class Terraform:
-    """A scratch copy of infra/terraform (nothing is written into the tree)."""
+    """A scratch copy of infra/terraform (nothing is written into the tree), with the files the
+    module reads beside it as in the tree (../statemachine, ../sam)."""
 
     def __init__(self, scratch: str) -> None:
         self.scratch = scratch
         self.tree = os.path.join(scratch, "terraform")
         shutil.copytree(TF_DIR, self.tree, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+        for beside in ("statemachine", "sam"):
+            shutil.copytree(os.path.join(INFRA, beside), os.path.join(scratch, beside))
         self._initialised: set[str] = set()
 
     def path(self, rel: str = ".") -> str:
@@ -511,3 +514,51 @@ class Scenario:
     name: str
     sam: dict[str, Any] = field(default_factory=dict)
     tf: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- the org-audit definition
+
+ASL_FILE = os.path.join(INFRA, "statemachine", "org-audit.asl.json")
+# The substitution variables of the definition, in SAM (DefinitionSubstitutions) and Terraform
+# (templatefile) alike.
+ASL_VARIABLES = ("DriftAuditorFunctionArn", "ReportBucket", "MaxConcurrency", "ToleratedFailurePercentage")
+
+
+def render_asl(values: dict[str, Any], path: str = ASL_FILE) -> str:
+    """The definition with ``${Name}`` replaced as CloudFormation's DefinitionSubstitutions does
+    (plain text: a number is its decimal text). Every variable must be given, nothing else may be
+    left: an unknown ``${...}`` raises (CloudFormation would leave it, Terraform would refuse it)."""
+    if sorted(values) != sorted(ASL_VARIABLES):
+        raise KeyError(f"the definition takes exactly {ASL_VARIABLES}, not {sorted(values)}")
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1) not in values:
+            raise KeyError(f"unknown substitution ${{{m.group(1)}}} in {path}")
+        return str(_scalar(values[m.group(1)]))
+
+    with open(path) as f:
+        return re.sub(r"\$\{([^}]*)\}", repl, f.read())
+
+
+def render_asl_with_terraform(values: dict[str, Any], path: str = ASL_FILE) -> str:
+    """The definition as Terraform's ``templatefile`` renders it (``terraform console`` in an empty
+    scratch folder: no providers, nothing to initialise). Numbers are passed as HCL numbers, as
+    the module's number variables are."""
+    args = ", ".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+    scratch = tempfile.mkdtemp(prefix="tf-templatefile-")
+    try:
+        proc = subprocess.run(
+            ["terraform", "console", "-no-color"],
+            cwd=scratch,
+            env=terraform_env(),
+            input=f"jsonencode(templatefile({json.dumps(path)}, {{{args}}}))\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    out = proc.stdout.strip()
+    if proc.returncode != 0 or not out.startswith('"'):
+        raise RuntimeError(f"terraform could not render {path}:\n{out}\n{proc.stderr}")
+    return str(json.loads(json.loads(out)))

@@ -14,6 +14,18 @@ Terraform (with every optional statement switched on):
   audit role, infra/sam/member-role.yaml and modules/member-role) grants every action it used
   there, and nothing else except what ``NOT_EXERCISED`` lists.
 
+Actions granted only with the organisation-scale options (account and region discovery, the org
+audit's run data, Security Hub) are listed in ``AWAITING_PROOF`` with the end-to-end test that
+will exercise them; until their usage is recorded they are allowed unused, and once it is, the
+test asks for them to be moved out of that list.
+
+The roles AWS services act as, not a function process (``ENGINE_ROLES``): the org-audit state
+machine's role, which the Step Functions engine uses (the emulator's request log attributes those
+calls to ``source_key`` ``stepfunctions`` with ``assumed_role`` the state machine's role), and the
+role EventBridge starts the state machine with. test_org_audit_statemachine.py runs the production
+definition in the emulator and checks the state machine's role against the engine's calls there
+with ``check`` below; the schedule's role waits for an emulator that runs schedules.
+
 Usage recorded by another build of a function (its binary's mtime differs) is ignored. What
 happens when a function has no usage (its end-to-end tests are not there, did not run, or ran
 with another build) depends on ``VPCWARDEN_REQUIRE_USAGE``:
@@ -49,6 +61,16 @@ ALL_OPTIONS_TF = {
     "audit_role_name": "vpcwarden-audit",
     "audit_accounts": ["111122223333"],
 }
+# The organisation-scale options. AUDIT_ACCOUNTS holds either org (alone) or ou: entries, so they
+# take two sets of inputs; the grants checked are the union of all three.
+ORG_OPTIONS_SAM = [
+    {**ALL_OPTIONS_SAM, "OrgAudit": "true", "AuditAccounts": ["org"], "AuditRegions": ["enabled"], "SecurityHub": "true"},
+    {**ALL_OPTIONS_SAM, "OrgAudit": "true", "AuditAccounts": ["ou:ou-ab12-cdefgh34"]},
+]
+ORG_OPTIONS_TF = [
+    {**ALL_OPTIONS_TF, "org_audit": True, "audit_accounts": ["org"], "audit_regions": ["enabled"], "security_hub": True},
+    {**ALL_OPTIONS_TF, "org_audit": True, "audit_accounts": ["ou:ou-ab12-cdefgh34"]},
+]
 
 # The member-account role each function assumes (by function: the tests name the roles freely).
 MEMBER_ROLE = {"peering-acceptor": ("requester", "RequesterRole"), "drift-auditor": ("audit", "AuditRole")}
@@ -86,6 +108,51 @@ NOT_EXERCISED: dict[tuple[str, str], dict[str, str]] = {
     },
 }
 
+# Granted only with the organisation-scale options and not yet called by any end-to-end test:
+# allowed unused until usage is recorded, each with what will prove it. Once a test uses one,
+# `check` asks for it to be removed from here.
+AWAITING_PROOF: dict[tuple[str, str], dict[str, str]] = {
+    ("drift-auditor", "function"): {
+        "organizations:ListAccounts": "plan mode with AUDIT_ACCOUNTS=org (the drift-auditor's org-audit end-to-end test, Organizations in the emulator)",
+        "organizations:ListChildren": "plan mode with AUDIT_ACCOUNTS=ou:<ou-id> of nested OUs (the drift-auditor's org-audit end-to-end test)",
+        "organizations:ListAccountsForParent": "plan mode with AUDIT_ACCOUNTS=ou:<ou-id> (the drift-auditor's org-audit end-to-end test)",
+        "ec2:DescribeRegions": "plan mode with AUDIT_REGIONS=enabled (the drift-auditor's org-audit end-to-end test, opt-in Regions in the emulator)",
+        "s3:GetObject": "aggregate mode reading scopes.json and the scope results (the drift-auditor's org-audit end-to-end test)",
+        "s3:ListBucket": "aggregate mode listing <prefix>runs/<run_id>/scopes/ (the drift-auditor's org-audit end-to-end test)",
+    },
+    ("drift-auditor", "audit"): {
+        "securityhub:BatchImportFindings": "SECURITY_HUB=true in a member account through the audit role (the drift-auditor's Security Hub end-to-end test)",
+        "securityhub:BatchUpdateFindings": "SECURITY_HUB=true: waived findings suppressed through the audit role (the drift-auditor's Security Hub end-to-end test)",
+    },
+}
+
+# Roles an AWS service acts as (no function process behind them): (SAM logical id, key of
+# local.org_audit_iam_statements in infra/terraform/org_audit.tf, the request log's source_key of
+# the service's calls or None when the emulator does not make them).
+ENGINE_ROLES = {
+    "org-audit": ("OrgAuditRole", "org-audit", "stepfunctions"),
+    "org-audit-schedule": ("OrgAuditScheduleRole", "org-audit-schedule", None),
+}
+_LOG_DELIVERY = "Step Functions sets up the delivery of the execution log with the role when the state machine is created or updated; the emulator delivers no logs"
+_TRACING = "Step Functions sends the trace segments of executions with the role (Tracing enabled); the emulator has no X-Ray"
+NOT_EXERCISED[("org-audit", "engine")] = {
+    "states:StartExecution": "the Distributed Map starts one child execution per scope with the role; the emulator runs the children in-process (tests/emulator/README.md)",
+    "states:DescribeExecution": "the Distributed Map follows its child executions with the role; the emulator runs the children in-process",
+    "states:StopExecution": "the Distributed Map stops running children when the tolerated failures are exceeded; the emulator lets them finish (tests/emulator/README.md)",
+    "s3:ListMultipartUploadParts": "the ResultWriter uploads result files in parts (multipart); the emulator writes each file in one PutObject",
+    "s3:AbortMultipartUpload": "the ResultWriter aborts a failed multipart upload; the emulator writes each file in one PutObject",
+    "kms:Decrypt": "S3 decrypts the SSE-KMS objects the ItemReader reads with the role's permission; the emulator's S3 does not call KMS",
+    "kms:GenerateDataKey": "S3 encrypts the result files (SSE-KMS) with the role's permission; the emulator's S3 does not call KMS",
+    **{a: _LOG_DELIVERY for a in (
+        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    )},
+    **{a: _TRACING for a in ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets")},
+}
+NOT_EXERCISED[("org-audit-schedule", "engine")] = {
+    "states:StartExecution": "EventBridge starts the org-audit execution with the role at the scheduled time; the emulator does not run schedules",
+}
+
 # Calls that need no IAM permission.
 NO_PERMISSION = {("sts", "GetCallerIdentity")}
 # Signing name -> IAM service prefix where they differ.
@@ -99,6 +166,7 @@ IAM_ACTION = {
     ("s3", "UploadPart"): "s3:PutObject",
     ("s3", "CompleteMultipartUpload"): "s3:PutObject",
     ("dynamodb", "TransactGetItems"): "dynamodb:GetItem",
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
 }
 
 
@@ -199,44 +267,68 @@ def usage() -> Usage:
 # --------------------------------------------------------------------------- grants
 
 
+def granted_actions(sam_template: dict, member_template: dict, tf_scratch: support.Terraform) -> dict[str, dict[tuple[str, str], set[str]]]:
+    """flavour -> (function, "function" | member role key) or (engine role, "engine") -> the IAM
+    actions granted with every option on (the union over ALL_OPTIONS and ORG_OPTIONS)."""
+    out: dict[str, dict[tuple[str, str], set[str]]] = {"SAM": defaultdict(set), "Terraform": defaultdict(set)}
+    for sam_options, tf_options in zip([ALL_OPTIONS_SAM, *ORG_OPTIONS_SAM], [ALL_OPTIONS_TF, *ORG_OPTIONS_TF]):
+        cfn = Cfn(sam_template, sam_options)
+        tf = tf_scratch.console("local.iam_actions", variables=tf_options)
+        for fn in FUNCTIONS:
+            out["SAM"][(fn, "function")] |= support.statement_actions(cfn.role_statements(SAM_FUNCTIONS[fn].role))
+            out["Terraform"][(fn, "function")] |= set(tf[fn])
+        for role, (logical_id, tf_key, _) in ENGINE_ROLES.items():
+            if logical_id in cfn.resources():
+                out["SAM"][(role, "engine")] |= support.statement_actions(cfn.role_statements(logical_id))
+            out["Terraform"][(role, "engine")] |= set(tf.get(tf_key, []))
+    for member_options in ({}, {"SecurityHub": "true"}):
+        member = Cfn(member_template, {"DeploymentAccountId": support.ACCOUNT, **member_options})
+        tf_member = tf_scratch.console(
+            "{for k, ss in local.iam_statements : k => flatten([for s in ss : s.actions])}",
+            rel="modules/member-role",
+            variables={"deployment_account_id": support.ACCOUNT, "security_hub": bool(member_options)},
+        )
+        for fn, (key, logical_id) in MEMBER_ROLE.items():
+            statements = [s for p in member.properties(logical_id)["Policies"] for s in support._as_list(p["PolicyDocument"]["Statement"])]
+            out["SAM"][(fn, key)] |= support.statement_actions(statements)
+            out["Terraform"][(fn, key)] |= set(tf_member[key])
+    return {flavour: dict(roles) for flavour, roles in out.items()}
+
+
+def engine_granted(sam_template: dict, tf_scratch: support.Terraform) -> dict[str, dict[tuple[str, str], set[str]]]:
+    """flavour -> (engine role, "engine") -> granted IAM actions (they do not vary with the options)."""
+    cfn = Cfn(sam_template, ORG_OPTIONS_SAM[0])
+    tf = tf_scratch.console("local.iam_actions", variables=ORG_OPTIONS_TF[0])
+    return {
+        "SAM": {(role, "engine"): support.statement_actions(cfn.role_statements(lid)) for role, (lid, _, _) in ENGINE_ROLES.items()},
+        "Terraform": {(role, "engine"): set(tf[key]) for role, (_, key, _) in ENGINE_ROLES.items()},
+    }
+
+
 @pytest.fixture(scope="module")
 def granted(sam_template: dict, member_template: dict, tf_scratch: support.Terraform) -> dict[str, dict[tuple[str, str], set[str]]]:
-    """flavour -> (function, "function" | member role key) -> granted IAM actions."""
-    out: dict[str, dict[tuple[str, str], set[str]]] = {"SAM": {}, "Terraform": {}}
-    cfn = Cfn(sam_template, ALL_OPTIONS_SAM)
-    tf = tf_scratch.console("local.iam_actions", variables=ALL_OPTIONS_TF)
-    for fn in FUNCTIONS:
-        out["SAM"][(fn, "function")] = support.statement_actions(cfn.role_statements(SAM_FUNCTIONS[fn].role))
-        out["Terraform"][(fn, "function")] = set(tf[fn])
-    member = Cfn(member_template, {"DeploymentAccountId": support.ACCOUNT})
-    tf_member = tf_scratch.console(
-        "{for k, ss in local.iam_statements : k => flatten([for s in ss : s.actions])}",
-        rel="modules/member-role",
-        variables={"deployment_account_id": support.ACCOUNT},
-    )
-    for fn, (key, logical_id) in MEMBER_ROLE.items():
-        statements = [s for p in member.properties(logical_id)["Policies"] for s in support._as_list(p["PolicyDocument"]["Statement"])]
-        out["SAM"][(fn, key)] = support.statement_actions(statements)
-        out["Terraform"][(fn, key)] = set(tf_member[key])
-    return out
+    return granted_actions(sam_template, member_template, tf_scratch)
 
 
 def check(role: tuple[str, str], used: dict[str, int], granted: dict[str, dict[tuple[str, str], set[str]]]) -> list[str]:
     problems = []
     allow = NOT_EXERCISED.get(role, {})
+    awaiting = AWAITING_PROOF.get(role, {})
     for flavour, grants in granted.items():
         have = grants[role]
         for action in sorted(set(used) - have):
             problems.append(f"{flavour}: {role[0]} ({role[1]} role) called {action} ({used[action]}x) but is not granted it")
-        for action in sorted(have - set(used) - set(allow)):
+        for action in sorted(have - set(used) - set(allow) - set(awaiting)):
             problems.append(
                 f"{flavour}: {role[0]} ({role[1]} role) is granted {action} but never used it in the tests: "
                 "remove it, or list it in NOT_EXERCISED with the reason the tests cannot reach it"
             )
-        for action in sorted(set(allow) - have):
-            problems.append(f"{flavour}: NOT_EXERCISED lists {action} for {role}, which the role does not grant")
+        for action in sorted((set(allow) | set(awaiting)) - have):
+            problems.append(f"{flavour}: NOT_EXERCISED or AWAITING_PROOF lists {action} for {role}, which the role does not grant")
     for action in sorted(set(allow) & set(used)):
         problems.append(f"NOT_EXERCISED lists {action} for {role}, but the tests used it: remove it from the list")
+    for action in sorted(set(awaiting) & set(used)):
+        problems.append(f"AWAITING_PROOF lists {action} for {role}, but the tests now use it: it is proven, remove it from the list")
     return problems
 
 
@@ -274,9 +366,51 @@ def test_member_role_grants_exactly_what_the_function_uses_there(fn: str, usage:
 
 
 def test_the_allowlist_only_names_known_roles() -> None:
-    known = {(fn, "function") for fn in FUNCTIONS} | {(fn, key) for fn, (key, _) in MEMBER_ROLE.items()}
-    assert set(NOT_EXERCISED) <= known
-    for role, actions in NOT_EXERCISED.items():
+    known = {(fn, "function") for fn in FUNCTIONS} | {(fn, key) for fn, (key, _) in MEMBER_ROLE.items()} | {(r, "engine") for r in ENGINE_ROLES}
+    assert set(NOT_EXERCISED) <= known and set(AWAITING_PROOF) <= known
+    for role, actions in [*NOT_EXERCISED.items(), *AWAITING_PROOF.items()]:
         for action, reason in actions.items():
             assert ":" in action and len(reason) > 20, (role, action)
+        assert not set(actions) & set(NOT_EXERCISED.get(role, {})) & set(AWAITING_PROOF.get(role, {})), role
+
+
+def test_awaiting_proof_is_exactly_what_the_organisation_options_add(sam_template: dict, member_template: dict, tf_scratch: support.Terraform, granted) -> None:  # type: ignore[no-untyped-def]
+    """AWAITING_PROOF lists every action the organisation-scale options add to a function's or a
+    member role, and nothing else, in both flavours."""
+    cfn = Cfn(sam_template, ALL_OPTIONS_SAM)
+    tf = tf_scratch.console("local.iam_actions", variables=ALL_OPTIONS_TF)
+    member = Cfn(member_template, {"DeploymentAccountId": support.ACCOUNT})
+    for flavour, grants in granted.items():
+        for role in [(fn, "function") for fn in FUNCTIONS] + [(fn, key) for fn, (key, _) in MEMBER_ROLE.items()]:
+            if role[1] == "function":
+                before = support.statement_actions(cfn.role_statements(SAM_FUNCTIONS[role[0]].role)) if flavour == "SAM" else set(tf[role[0]])
+            else:
+                logical_id = MEMBER_ROLE[role[0]][1]
+                before = support.statement_actions(
+                    [s for p in member.properties(logical_id)["Policies"] for s in support._as_list(p["PolicyDocument"]["Statement"])]
+                )
+            assert grants[role] - before == set(AWAITING_PROOF.get(role, {})), (flavour, role)
+
+
+@pytest.mark.parametrize("principal", sorted(ENGINE_ROLES))
+def test_engine_role_grants_exactly_what_the_engine_uses(principal: str, usage: Usage, granted) -> None:  # type: ignore[no-untyped-def]
+    """From recorded usage of the engine roles (the records' "function" is the role's key here),
+    when an end-to-end test has recorded any: the org-audit state machine's role is proven now by
+    test_org_audit_statemachine.py, in the same run, from the emulator's own request log."""
+    _, _, source_key = ENGINE_ROLES[principal]
+    if principal not in usage.calls:
+        pytest.skip(
+            f"no recorded usage for the {principal} role in {usage_dir()}: "
+            + (
+                f"its calls ({source_key}) are checked by tests/infra/test_org_audit_statemachine.py"
+                if source_key
+                else "the emulator does not run EventBridge schedules"
+            )
+        )
+    used: dict[str, int] = defaultdict(int)
+    for actions in usage.calls[principal].values():
+        for action, n in actions.items():
+            used[action] += n
+    problems = check((principal, "engine"), used, granted)
+    assert not problems, "\n".join(problems)
 

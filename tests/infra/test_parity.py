@@ -16,6 +16,10 @@ function settings (runtime, architecture, memory, timeout, tracing, reserved con
 format and group, key, async failure handling), triggers (the CloudTrail rule's pattern and retry
 policy, schedules, the SNS subscription, the allowlist stream mapping and its filter), the tables,
 the report bucket, the alarms, and every parameter's default against its variable's default.
+With the org audit: the state machine (name, type, role, logging, tracing, the definition file
+and its substitutions, and the definition as each tool renders it, compared text for text), its
+role and its schedule's role (statements and trust), its log group, the audit schedule's target
+switched from the auditor to the state machine, and the member roles' StackSet and instances.
 Resource ARNs in the policies are compared after a real apply, in test_terraform_apply.py.
 """
 
@@ -75,7 +79,41 @@ SCENARIOS = [
             "AuditRoleName": "vpcwarden-audit",
         },
     ),
+    # Organisation scale: the whole organisation, enabled regions, Security Hub, the StackSet.
+    Scenario(
+        "org-audit",
+        sam={
+            "NamePrefix": "vw-org",
+            "OrgAudit": "true",
+            "OrgAuditMaxConcurrency": "25",
+            "OrgAuditToleratedFailurePercentage": "5",
+            "AuditSchedule": "cron(15 1 * * ? *)",
+            "AuditAccounts": ["org"],
+            "AuditExcludeAccounts": ["111122223333", "444455556666"],
+            "AuditRoleName": "vpcwarden-audit",
+            "AuditRegions": ["enabled"],
+            "SecurityHub": "true",
+            "RequesterRoleName": "vpcwarden-requester",
+            "ReportPrefix": "audit/",
+            "MemberRoleStackSetOUs": ["ou-ab12-cdefgh34", "ou-ab12-ijklmn56"],
+            "MemberRoleStackSetCallAs": "DELEGATED_ADMIN",
+        },
+    ),
+    # OUs (with the organisation id), listed regions, the defaults of the org-audit numbers.
+    Scenario(
+        "org-ous",
+        sam={
+            "OrgAudit": "true",
+            "OrganizationId": "o-abcdefghij",
+            "AuditAccounts": ["ou:ou-ab12-cdefgh34", "ou:ou-cd34-efghij78"],
+            "AuditRoleName": "vpcwarden-audit",
+            "AuditRegions": ["eu-west-1", "eu-central-1"],
+            "Remediate": "true",
+            "MemberRoleStackSetOUs": ["ou-ab12-cdefgh34"],
+        },
+    ),
 ]
+ORG_SCENARIOS = [s for s in SCENARIOS if s.sam.get("OrgAudit") == "true"]
 SCENARIO_IDS = [s.name for s in SCENARIOS]
 
 # Environment variables whose value is a created resource: SAM reference -> Terraform attribute.
@@ -180,6 +218,11 @@ CONSOLE = """{
     sid = s.sid, actions = s.actions,
     conditions = [for c in s.conditions : {test = c.test, variable = c.variable}]
   }]},
+  engine = {for role in keys(local.org_audit_roles) : role => [for s in local.org_audit_iam_statements[role] : {
+    sid = s.sid, actions = s.actions,
+    conditions = [for c in s.conditions : {test = c.test, variable = c.variable}]
+  }]},
+  engine_roles = {for role, r in local.org_audit_roles : role => r.name},
   env_names = {for fn, f in local.functions : fn => keys(merge(local.common_environment, f.environment))},
   env = {for fn, f in local.functions : fn => {
     for k, v in merge(local.common_environment, f.environment) : k => v if !contains(%s, k)
@@ -287,8 +330,9 @@ def test_iam_action_sets_match_the_iam_actions_output(scenario: Scenario, sam_te
         {"RequesterRoleName": "vpcwarden-requester", "AuditRoleName": "vpcwarden-audit"},
         {"RequesterRoleName": "", "AuditRoleName": "vpcwarden-audit", "ScopeRoutesToManagedTables": "true", "OrganizationId": "o-abcdefghij"},
         {"RequesterRoleName": "req", "AuditRoleName": ""},
+        {"RequesterRoleName": "vpcwarden-requester", "AuditRoleName": "vpcwarden-audit", "SecurityHub": "true"},
     ],
-    ids=["both-roles", "audit-only-scoped", "requester-only"],
+    ids=["both-roles", "audit-only-scoped", "requester-only", "security-hub"],
 )
 def test_member_roles_match(names: dict[str, str], member_template: dict, tf_scratch: support.Terraform) -> None:
     cfn = Cfn(member_template, {"DeploymentAccountId": support.ACCOUNT, **names})
@@ -298,6 +342,7 @@ def test_member_roles_match(names: dict[str, str], member_template: dict, tf_scr
         "audit_role_name": names["AuditRoleName"],
         "scope_routes_to_managed_tables": names.get("ScopeRoutesToManagedTables") == "true",
         "organization_id": names.get("OrganizationId", ""),
+        "security_hub": names.get("SecurityHub") == "true",
     }
     console = tf_scratch.console(
         "{roles = {for k, r in local.roles : k => r.name}, iam = {for k, ss in local.iam_statements : k => [for s in ss : "
@@ -460,6 +505,23 @@ def sam_triggers(cfn: Cfn) -> dict[str, dict[str, list[Any]]]:
             else:
                 raise AssertionError(f"{fn}: unexpected event type {ev['Type']}")
         out[fn] = t
+    # Schedules declared as rules (the auditor's: conditional on OrgAudit, which a SAM event cannot be).
+    for lid, res in cfn.resources().items():
+        if res["Type"] != "AWS::Events::Rule" or "ScheduleExpression" not in res["Properties"]:
+            continue
+        rule = cfn.properties(lid)
+        [target] = rule["Targets"]
+        functions = [fn for fn in FUNCTIONS if target["Arn"] == ResourceRef(SAM_FUNCTIONS[fn].function, "Arn")]
+        if not functions:
+            continue  # the org-audit schedule: test_audit_schedule_starts_the_state_machine_with_org_audit
+        [fn] = functions
+        permissions = [
+            cfn.properties(p)
+            for p, r in cfn.resources().items()
+            if r["Type"] == "AWS::Lambda::Permission" and cfn.properties(p).get("SourceArn") == ResourceRef(lid, "Arn")
+        ]
+        assert [(x["Principal"], x["FunctionName"]) for x in permissions] == [("events.amazonaws.com", ResourceRef(SAM_FUNCTIONS[fn].function))], lid
+        out[fn]["schedule"].append({"expression": rule["ScheduleExpression"], "description": rule.get("Description")})
     return out
 
 
@@ -640,3 +702,208 @@ def test_alarms_match(scenario: Scenario, sam_template: dict, tf_eval) -> None:
             assert cfn.properties(lid)["AlarmActions"] == [ResourceRef("AlarmTopic")], lid
     email_sam = "AlarmEmailSubscription" in cfn.resources()
     assert email_sam == ("aws_sns_topic_subscription.alarm_email[0]" in plan.values) == bool(cfn.params["AlarmEmail"])
+
+
+# --------------------------------------------------------------------------- organisation scale
+
+ORG_AUDIT_SAM = {
+    "OrgAuditStateMachine": "aws_sfn_state_machine.org_audit[0]",
+    "OrgAuditRole": 'aws_iam_role.org_audit["org-audit"]',
+    "OrgAuditScheduleRole": 'aws_iam_role.org_audit["org-audit-schedule"]',
+    "OrgAuditLogGroup": "aws_cloudwatch_log_group.org_audit[0]",
+    "OrgAuditSchedule": "aws_cloudwatch_event_rule.org_audit[0]",
+    "OrgAuditFailedAlarm": 'aws_cloudwatch_metric_alarm.org_audit["failed"]',
+    "OrgAuditTimedOutAlarm": 'aws_cloudwatch_metric_alarm.org_audit["timed-out"]',
+}
+ORG_SCENARIO_IDS = [s.name for s in ORG_SCENARIOS]
+
+
+def tf_number(scenario: Scenario, tf_hcl: dict[str, Any], var: str) -> Any:
+    return tf_inputs(scenario, tf_hcl).get(var, tf_hcl["variable"][var]["default"])
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
+def test_org_audit_resources_exist_in_both_or_neither(scenario: Scenario, sam_template: dict, tf_eval) -> None:
+    cfn = Cfn(sam_template, scenario.sam)
+    plan, console = tf_eval(scenario)
+    on = cfn.params["OrgAudit"] == "true"
+    sam = {lid for lid in ORG_AUDIT_SAM if lid in cfn.resources()}
+    tf = {addr for addr in ORG_AUDIT_SAM.values() if addr in plan.values}
+    assert sam == (set(ORG_AUDIT_SAM) if on else set())
+    assert tf == (set(ORG_AUDIT_SAM.values()) if on else set())
+    assert sorted(console["engine_roles"]) == (["org-audit", "org-audit-schedule"] if on else [])
+    assert cfn.template["Outputs"]["OrgAuditStateMachineArn"]["Condition"] == "OrgAuditOn"
+
+
+@pytest.mark.parametrize("scenario", ORG_SCENARIOS, ids=ORG_SCENARIO_IDS)
+def test_state_machine_matches(scenario: Scenario, sam_template: dict, tf_eval) -> None:
+    cfn = Cfn(sam_template, scenario.sam)
+    plan, console = tf_eval(scenario)
+    prefix = cfn.params["NamePrefix"]
+    sm, t = cfn.properties("OrgAuditStateMachine"), plan.values["aws_sfn_state_machine.org_audit[0]"]
+    assert sm["Name"] == t["name"] == f"{prefix}-org-audit"
+    assert sm["Type"] == t["type"] == "STANDARD"
+    assert sm["Role"] == ResourceRef("OrgAuditRole", "Arn")
+    assert plan.refs("aws_sfn_state_machine.org_audit", "role_arn")[0] == 'aws_iam_role.org_audit["org-audit"].arn'
+    [log] = t["logging_configuration"]
+    assert (sm["Logging"]["Level"], sm["Logging"]["IncludeExecutionData"]) == (log["level"], log["include_execution_data"]) == ("ALL", True)
+    [destination] = sm["Logging"]["Destinations"]
+    assert destination == {"CloudWatchLogsLogGroup": {"LogGroupArn": ResourceRef("OrgAuditLogGroup", "Arn")}}
+    assert plan.refs("aws_sfn_state_machine.org_audit", "logging_configuration", "log_destination")[0] == "aws_cloudwatch_log_group.org_audit[0].arn"
+    assert sm["Tracing"] == {"Enabled": True} and t["tracing_configuration"] == [{"enabled": True}]
+    # Its log group: encrypted with the key, the functions' retention, the vended-logs prefix the
+    # key policy admits.
+    lg, tlg = cfn.properties("OrgAuditLogGroup"), plan.values["aws_cloudwatch_log_group.org_audit[0]"]
+    assert lg["LogGroupName"] == tlg["name"] == f"/aws/vendedlogs/states/{prefix}-org-audit"
+    assert int(lg["RetentionInDays"]) == tlg["retention_in_days"] == int(cfn.params["LogRetentionDays"])
+    assert lg["KmsKeyId"] == ResourceRef("EncryptionKey", "Arn")
+    assert plan.refs("aws_cloudwatch_log_group.org_audit", "kms_key_id")[0] == "aws_kms_key.this.arn"
+    key_policy = cfn.properties("EncryptionKey")["KeyPolicy"]["Statement"]
+    [logs] = [st for st in key_policy if st["Sid"] == "CloudWatchLogs"]
+    patterns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert any(p.endswith(f":log-group:/aws/vendedlogs/states/{prefix}-*") for p in patterns)
+    # The auditor may run as many scopes at once as the Map starts.
+    assert int(cfn.function("DriftAuditorFunction")["ReservedConcurrentExecutions"]) == int(cfn.params["OrgAuditMaxConcurrency"])
+    assert plan.values['aws_lambda_function.this["drift-auditor"]']["reserved_concurrent_executions"] == int(cfn.params["OrgAuditMaxConcurrency"])
+
+
+@pytest.mark.parametrize("scenario", ORG_SCENARIOS, ids=ORG_SCENARIO_IDS)
+def test_the_definition_is_the_same_file_rendered_to_the_same_text(scenario: Scenario, sam_template: dict, tf_hcl: dict, terraform_bin: str) -> None:
+    """SAM's DefinitionUri and Terraform's templatefile name the same file; both give it the four
+    variables from the same things; rendered with this scenario's numbers (SAM passes them as
+    text, Terraform as numbers) and the same function ARN and bucket, the texts are identical."""
+    cfn = Cfn(sam_template, scenario.sam)
+    sm = cfn.properties("OrgAuditStateMachine")
+    assert os.path.normpath(os.path.join(os.path.dirname(support.SAM_TEMPLATE), sm["DefinitionUri"])) == support.ASL_FILE
+    subs = sm["DefinitionSubstitutions"]
+    assert sorted(subs) == sorted(support.ASL_VARIABLES)
+    assert subs["DriftAuditorFunctionArn"] == ResourceRef("DriftAuditorFunction", "Arn")
+    assert subs["ReportBucket"] == ResourceRef("ReportBucket")
+
+    assert tf_hcl["resource"]["aws_sfn_state_machine"]["org_audit"]["definition"] == "${local.org_audit_definition}"
+    expression = tf_hcl["locals"]["org_audit_definition"]
+    m = re.fullmatch(r'\$\{var\.org_audit \? templatefile\("\$\{path\.module\}/([^"]+)", \{(.*)\}\) : null\}', expression)
+    assert m, expression
+    assert os.path.normpath(os.path.join(support.TF_DIR, m.group(1))) == support.ASL_FILE
+    assert dict(re.findall(r"(\w+) = ([^,]+)", m.group(2))) == {
+        "DriftAuditorFunctionArn": 'aws_lambda_function.this["drift-auditor"].arn',
+        "ReportBucket": "aws_s3_bucket.reports.bucket",
+        "MaxConcurrency": "var.org_audit_max_concurrency",
+        "ToleratedFailurePercentage": "var.org_audit_tolerated_failure_percentage",
+    }
+
+    sample = {
+        "DriftAuditorFunctionArn": f"arn:aws:lambda:{support.REGION}:{support.ACCOUNT}:function:{cfn.params['NamePrefix']}-drift-auditor",
+        "ReportBucket": "vpcwarden-reports-20260101000000000000000001",
+    }
+    sam_text = support.render_asl({**sample, "MaxConcurrency": subs["MaxConcurrency"], "ToleratedFailurePercentage": subs["ToleratedFailurePercentage"]})
+    tf_text = support.render_asl_with_terraform(
+        {
+            **sample,
+            "MaxConcurrency": tf_number(scenario, tf_hcl, "org_audit_max_concurrency"),
+            "ToleratedFailurePercentage": tf_number(scenario, tf_hcl, "org_audit_tolerated_failure_percentage"),
+        }
+    )
+    assert sam_text == tf_text
+    audit_scopes = json.loads(sam_text)["States"]["AuditScopes"]
+    assert audit_scopes["MaxConcurrency"] == int(cfn.params["OrgAuditMaxConcurrency"])
+    assert audit_scopes["ToleratedFailurePercentage"] == int(cfn.params["OrgAuditToleratedFailurePercentage"])
+
+
+@pytest.mark.parametrize("scenario", ORG_SCENARIOS, ids=ORG_SCENARIO_IDS)
+def test_org_audit_roles_match(scenario: Scenario, sam_template: dict, tf_eval) -> None:
+    cfn = Cfn(sam_template, scenario.sam)
+    plan, console = tf_eval(scenario)
+    prefix = cfn.params["NamePrefix"]
+    for sam_role, tf_role, name, service in (
+        ("OrgAuditRole", "org-audit", f"{prefix}-org-audit", "states.amazonaws.com"),
+        ("OrgAuditScheduleRole", "org-audit-schedule", f"{prefix}-org-audit-schedule", "events.amazonaws.com"),
+    ):
+        sam, tf = sam_iam(cfn, sam_role), tf_iam(console["engine"][tf_role])
+        assert sam == tf, f"{tf_role}: SAM {json.dumps(sam, indent=1)}\nTerraform {json.dumps(tf, indent=1)}"
+        assert cfn.properties(sam_role)["RoleName"] == console["engine_roles"][tf_role] == name
+        [sam_trust] = cfn.properties(sam_role)["AssumeRolePolicyDocument"]["Statement"]
+        [tf_trust] = json.loads(plan.values[f'aws_iam_role.org_audit["{tf_role}"]']["assume_role_policy"])["Statement"]
+        for trust in (sam_trust, tf_trust):
+            assert trust["Principal"] == {"Service": service} and trust["Action"] == "sts:AssumeRole"
+            assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": support.ACCOUNT}}
+    # The state machine role invokes exactly the auditor and reaches only the run prefix.
+    statements = {st["Sid"]: st for st in cfn.role_statements("OrgAuditRole")}
+    assert statements["InvokeAuditor"]["Resource"] == ResourceRef("DriftAuditorFunction", "Arn")
+    assert statements["RunData"]["Resource"] == f"{{ReportBucket.Arn}}/{cfn.params['ReportPrefix']}runs/*"
+    assert statements["ChildExecutions"]["Resource"].endswith(f":stateMachine:{prefix}-org-audit")
+    assert sorted(statements["ChildExecutionStatus"]["Resource"]) == sorted(
+        [f"arn:aws:states:{support.REGION}:{support.ACCOUNT}:execution:{prefix}-org-audit:*", f"arn:aws:states:{support.REGION}:{support.ACCOUNT}:execution:{prefix}-org-audit/AuditScopes:*"]
+    )
+    assert cfn.role_statements("OrgAuditScheduleRole")[0]["Resource"] == ResourceRef("OrgAuditStateMachine")
+    assert "AuditScopes" == json.loads(support.render_asl({v: 1 for v in support.ASL_VARIABLES}))["States"]["AuditScopes"]["Label"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
+def test_audit_schedule_starts_the_state_machine_with_org_audit(scenario: Scenario, sam_template: dict, tf_eval) -> None:
+    """With the org audit the schedule starts the state machine ({}), through its own role, and the
+    auditor has no schedule of its own; without it, the reverse."""
+    cfn = Cfn(sam_template, scenario.sam)
+    plan, _ = tf_eval(scenario)
+    on = cfn.params["OrgAudit"] == "true"
+    resources = cfn.resources()
+    assert ("DriftAuditorFunctionNightly" in resources) == ('aws_cloudwatch_event_rule.schedule["drift-auditor"]' in plan.values) == (not on)
+    assert ("DriftAuditorFunctionNightlyPermission" in resources) == ('aws_lambda_permission.schedule["drift-auditor"]' in plan.values) == (not on)
+    if not on:
+        return
+    rule = cfn.properties("OrgAuditSchedule")
+    [target] = rule["Targets"]
+    assert target["Arn"] == ResourceRef("OrgAuditStateMachine")
+    assert target["RoleArn"] == ResourceRef("OrgAuditScheduleRole", "Arn")
+    tf_rule, tf_target = plan.values["aws_cloudwatch_event_rule.org_audit[0]"], plan.values["aws_cloudwatch_event_target.org_audit[0]"]
+    assert rule["ScheduleExpression"] == tf_rule["schedule_expression"] == cfn.params["AuditSchedule"]
+    assert rule["Description"] == tf_rule["description"]
+    assert json.loads(target["Input"]) == json.loads(tf_target["input"]) == {}
+    assert plan.refs("aws_cloudwatch_event_target.org_audit", "arn")[0] == "aws_sfn_state_machine.org_audit[0].arn"
+    assert plan.refs("aws_cloudwatch_event_target.org_audit", "role_arn")[0] == 'aws_iam_role.org_audit["org-audit-schedule"].arn'
+    for alarm in ("OrgAuditFailedAlarm", "OrgAuditTimedOutAlarm"):
+        assert cfn.properties(alarm)["Dimensions"] == [{"Name": "StateMachineArn", "Value": ResourceRef("OrgAuditStateMachine")}]
+    assert plan.refs("aws_cloudwatch_metric_alarm.org_audit", "dimensions")[0] == "aws_sfn_state_machine.org_audit[0].arn"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
+def test_member_role_stack_set_matches(scenario: Scenario, sam_template: dict, member_template: dict, tf_eval) -> None:
+    cfn = Cfn(sam_template, scenario.sam)
+    plan, _ = tf_eval(scenario)
+    sam_on = "MemberRoleStackSet" in cfn.resources()
+    tf_on = "aws_cloudformation_stack_set.member_roles[0]" in plan.values
+    assert sam_on == tf_on == bool(cfn.params["MemberRoleStackSetOUs"])
+    if not sam_on:
+        assert not plan.of_type("aws_cloudformation_stack_set_instance")
+        return
+    s, t = cfn.properties("MemberRoleStackSet"), plan.values["aws_cloudformation_stack_set.member_roles[0]"]
+    assert s["StackSetName"] == t["name"] == f"{cfn.params['NamePrefix']}-member-roles"
+    assert s["PermissionModel"] == t["permission_model"] == "SERVICE_MANAGED"
+    assert s["CallAs"] == t["call_as"] == cfn.params["MemberRoleStackSetCallAs"]
+    assert s["Capabilities"] == sorted(t["capabilities"]) == ["CAPABILITY_NAMED_IAM"]
+    assert s["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    assert t["auto_deployment"] == [{"enabled": True, "retain_stacks_on_account_removal": False}]
+    assert s["ManagedExecution"] == {"Active": True} and t["managed_execution"] == [{"active": True}]
+    prefs = {"FailureTolerancePercentage": 10, "MaxConcurrentPercentage": 25, "RegionConcurrencyType": "PARALLEL"}
+    assert s["OperationPreferences"] == prefs
+    tf_prefs = t["operation_preferences"][0]
+    assert (tf_prefs["failure_tolerance_percentage"], tf_prefs["max_concurrent_percentage"], tf_prefs["region_concurrency_type"]) == tuple(prefs.values())
+    # The template: member-role.yaml in both (SAM packages the local TemplateURL; Terraform reads the file).
+    assert os.path.normpath(os.path.join(os.path.dirname(support.SAM_TEMPLATE), s["TemplateURL"])) == support.SAM_MEMBER_TEMPLATE
+    with open(support.SAM_MEMBER_TEMPLATE) as f:
+        assert t["template_body"] == f.read()
+    # The same parameter values, each a parameter of the member template.
+    sam_params = {p["ParameterKey"]: str(p["ParameterValue"]) for p in s["Parameters"]}
+    assert sam_params == t["parameters"]
+    assert set(sam_params) <= set(member_template["Parameters"])
+    assert sam_params["DeploymentAccountId"] == support.ACCOUNT
+    assert sam_params["DeploymentNamePrefix"] == cfn.params["NamePrefix"]
+    # One instance per OU, in this region only (IAM is global).
+    [group] = s["StackInstancesGroup"]
+    sam_instances = {(ou, r) for ou in group["DeploymentTargets"]["OrganizationalUnitIds"] for r in group["Regions"]}
+    tf_instances = {
+        (ou, i["region"]) for i in plan.of_type("aws_cloudformation_stack_set_instance").values() for ou in i["deployment_targets"][0]["organizational_unit_ids"]
+    }
+    assert sam_instances == tf_instances == {(ou, support.REGION) for ou in cfn.params["MemberRoleStackSetOUs"]}
+    for i in plan.of_type("aws_cloudformation_stack_set_instance").values():
+        assert i["call_as"] == cfn.params["MemberRoleStackSetCallAs"]

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Static checks of the infrastructure (infra/sam, infra/terraform, samconfig.toml):
 #   cfn-lint, sam validate --lint, terraform fmt -check, terraform validate (every module and
-#   example), and checkov on both flavours with zero failed checks (skips are inline, with a reason).
-# Needs no AWS account and no network beyond the package registries (PyPI) on its first run.
+#   example), asl-validator on the org-audit state machine (infra/statemachine, rendered with sample
+#   values as SAM and Terraform render it), and checkov on both flavours with zero failed checks
+#   (skips are inline, with a reason).
+# Needs no AWS account and no network beyond the package registries (PyPI, npm) on its first run.
 # Tools: cfn-lint from ./.venv (tests/tools/venv.sh); SAM CLI and checkov each pin their own boto3,
 # which conflicts with the test pins, so they get their own venvs (./.venv-sam, ./.venv-checkov)
-# from tests/requirements-sam.txt and tests/requirements-checkov.txt. terraform is used from PATH
+# from tests/requirements-sam.txt and tests/requirements-checkov.txt. asl-validator (npm, pinned
+# with its whole tree in tests/tools/node-tools/package-lock.json) goes to ./.node-tools by `npm ci`. terraform is used from PATH
 # (skipped, with a message, when absent); an offline provider mirror is used when one is found.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -47,6 +50,23 @@ step "tools"
 tests/tools/venv.sh # creates python3-venv if needed; cfn-lint is pinned in tests/requirements.txt
 tool_venv "$root/.venv-sam" tests/requirements-sam.txt
 tool_venv "$root/.venv-checkov" tests/requirements-checkov.txt
+# npm tools: `npm ci` from the committed lock file, again only when that file changed.
+node_tools() {
+  local dir="$root/.node-tools" src="$root/tests/tools/node-tools" stamp want
+  stamp="$dir/.lock.sha256"
+  want="$(sha256sum "$src/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$dir/node_modules/.bin/asl-validator" ]; then
+    mkdir -p "$dir"
+    cp "$src/package.json" "$src/package-lock.json" "$dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$stamp"
+  fi
+}
+if command -v npm >/dev/null; then
+  node_tools
+else
+  echo "npm not found: asl-validator cannot run (install Node.js and npm; Debian: apt-get install nodejs npm)"
+fi
 cfn_lint="$root/.venv/bin/cfn-lint"
 sam="$root/.venv-sam/bin/sam"
 checkov="$root/.venv-checkov/bin/checkov"
@@ -100,10 +120,11 @@ else
     init_args=(-backend=false -input=false)
   fi
 
-  # Validate a scratch copy so that no .terraform/ or lock file is left in the tree.
+  # Validate a scratch copy so that no .terraform/ or lock file is left in the tree (with the files
+  # the module reads beside it: ../statemachine, ../sam).
   scratch="$(mktemp -d)"
   trap 'rm -rf "$scratch"' EXIT
-  cp -r infra/terraform "$scratch/terraform"
+  cp -r infra/terraform infra/statemachine infra/sam "$scratch/"
   rm -rf "$scratch"/terraform/.terraform "$scratch"/terraform/*/.terraform "$scratch"/terraform/*/*/.terraform
   dirs=(.)
   for d in infra/terraform/modules/*/ infra/terraform/examples/*/ infra/terraform/examples/modules/*/; do
@@ -117,6 +138,41 @@ else
       _ "$scratch/terraform/$dir" "${init_args[@]}"
   done
 fi
+
+step "asl-validator"
+# The definition is a template: ${DriftAuditorFunctionArn} and ${ReportBucket} inside strings,
+# ${MaxConcurrency} and ${ToleratedFailurePercentage} as bare numbers, so the file itself is not
+# JSON. Render it with sample values the way SAM's DefinitionSubstitutions and Terraform's
+# templatefile both do (tests/infra/test_parity.py proves the two renderings equal), then validate
+# the result with the real validator. Any other ${...}, or text that is not JSON once rendered,
+# fails too.
+asl_validator="$root/.node-tools/node_modules/.bin/asl-validator"
+asl_dir="$(mktemp -d)"
+for numbers in "10 10" "1 0" "250 100"; do
+  read -r concurrency tolerance <<<"$numbers"
+  rendered="$asl_dir/org-audit-$concurrency-$tolerance.json"
+  if ! python3 - infra/statemachine/org-audit.asl.json "$rendered" "$concurrency" "$tolerance" <<'EOF'
+import json, re, sys
+src, dst, concurrency, tolerance = sys.argv[1:]
+values = {
+    "DriftAuditorFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:vpcwarden-drift-auditor",
+    "ReportBucket": "vpcwarden-reports-20260101000000000000000001",
+    "MaxConcurrency": concurrency,
+    "ToleratedFailurePercentage": tolerance,
+}
+text = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], open(src).read())
+json.loads(text)  # valid JSON once rendered
+open(dst, "w").write(text)
+EOF
+  then
+    fail "render infra/statemachine/org-audit.asl.json (MaxConcurrency=$concurrency, ToleratedFailurePercentage=$tolerance)"
+  elif [ ! -x "$asl_validator" ]; then
+    fail "asl-validator is not installed (npm missing, or npm ci failed)"
+  else
+    run "asl-validator org-audit.asl.json (MaxConcurrency=$concurrency, ToleratedFailurePercentage=$tolerance)" "$asl_validator" --json-path "$rendered"
+  fi
+done
+rm -rf "$asl_dir"
 
 step "checkov"
 # Every skip must be inline with a reason: `#checkov:skip=ID:reason` / Metadata.checkov.skip[].comment.

@@ -5,6 +5,9 @@
 #                           schedules, settings, tables, bucket, alarms) for several input sets;
 #   test_least_privilege.py each function's role (both flavours) grants exactly what the end-to-end
 #                           tests saw it call, plus a commented list of what they cannot reach;
+#   test_org_audit_statemachine.py  the production org-audit definition run in the emulator against
+#                           a stand-in auditor (no Rust): tolerance, retries, concurrency, payloads,
+#                           separate runs, and the state machine role's least privilege;
 #   test_terraform_apply.py examples/complete applied to the local emulator, read back, destroyed;
 #   test_examples.py        examples/peering-two-vpcs and privatelink-provider-consumer applied,
 #                           converged by the real function binaries, no drift, destroyed.

@@ -14,6 +14,10 @@ moto wrote only an empty ``manifest.json``.  With ``"Resource":
 and the Map's result becomes ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}``
 (the manifest's key).  Results are written when the run fails too (then the Map still fails
 with the run's error).  A write that fails fails the Map with ``States.ResultWriterFailed``.
+
+Paths and intrinsic functions in ``Parameters`` (``"Prefix.$": "States.Format('runs/{}/map',
+$.run_id)"``) are evaluated against the Map state's input, as on AWS: moto evaluated them
+against the children's results, where such a path finds nothing (``States.Runtime``).
 """
 
 from __future__ import annotations
@@ -81,14 +85,30 @@ def handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: A
     env.stack.append({"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": key}})
 
 
+def eval_result_writer(self: Any, env: Any) -> None:
+    """``ResultWriter._eval_body``: ``Parameters`` read the state's input, not the results."""
+    results = env.stack.pop()
+    env.stack.append(env.states.get_input())
+    try:
+        self.parargs.eval(env=env)
+        parameters = env.stack.pop()
+    finally:
+        env.stack.pop()  # the state input
+    env.stack.append(results)
+    env.stack.append(parameters)
+    self.resource_eval.eval_resource(env=env)
+
+
 def apply() -> None:
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import ResultWriter
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
         ResourceEvalS3,
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
 
     ResourceEvalS3._handle_put_object = staticmethod(handle_put_object)  # type: ignore[method-assign]
+    ResultWriter._eval_body = eval_result_writer  # type: ignore[method-assign]
     moto_eval_execution = StateMap._eval_execution
 
     def eval_execution(self: Any, env: Any) -> None:

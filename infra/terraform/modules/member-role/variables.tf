@@ -60,6 +60,12 @@ variable "scope_routes_to_managed_tables" {
   default     = false
 }
 
+variable "security_hub" {
+  description = "When true (the deployment's security_hub), the audit role may import findings into this account's Security Hub and update them."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags added to the roles."
   type        = map(string)
