@@ -8,6 +8,7 @@ pub mod decide;
 pub mod domain;
 pub mod endpoint;
 pub mod plan;
+pub mod requests;
 
 pub use decide::{decide, Decision, Refusal};
 pub use plan::{plan_cleanup, plan_routes, RouteChange};
