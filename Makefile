@@ -53,6 +53,8 @@ BENCH_ENV := VPCWARDEN_BIN_DIR=$(BENCH_BINS)
 # The estates of the audit comparison (peerings); sizes above 1,000 get one run each.
 AUDIT_SIZES ?= 100,300,1000,3000
 AUDIT_RUNS ?= 3
+# Route tables a side of the throttling bench (500: 1,000 routes, about 190 s at EC2's bucket limit).
+THROTTLE_SIZES ?= 50,200,500
 
 bench-tools: venv ## Cloud Custodian in ./.venv-c7n (patched, see tests/tools/c7n.sh)
 	tests/tools/c7n.sh
@@ -65,6 +67,7 @@ bench: bench-tools bench-build ## every measurement of BENCHMARKS.md; rewrites i
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin footprint -- --write
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-peering-acceptor -- --write
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-endpoint-approver -- --write
+	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-throttling -- --sizes $(THROTTLE_SIZES) --write
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin audit-bench -- --sizes $(AUDIT_SIZES) --runs $(AUDIT_RUNS) --write
 	cargo bench -q -p vpcwarden-core-bench --bench core
 

@@ -36,7 +36,7 @@ pub struct AuditArgs {
     /// What to print on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Also write report.json, report.md and report.html into this directory.
+    /// Also write report.json, report.md, report.html and report.ocsf.json into this directory.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Recreate missing routes and delete routes to dead connections vpcwarden created (each
@@ -118,10 +118,12 @@ pub async fn run(args: AuditArgs, table: &str) -> Result<()> {
 
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).map_err(|e| Error::Config(format!("--out {}: {e}", dir.display())))?;
+        let partition = auditor.partition().await?;
         for (name, body) in [
             ("report.json", report.json()),
             ("report.md", report::markdown(&report)),
             ("report.html", report::html(&report)),
+            ("report.ocsf.json", report::ocsf(&report, &partition)),
         ] {
             let path = dir.join(name);
             std::fs::write(&path, body).map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?;
@@ -235,6 +237,15 @@ fn print_table(report: &Report, colour: bool) {
         })
         .collect();
     println!("\n{} finding(s): {}", report.summary.total, counts.join(", "));
+    let s = &report.summary;
+    println!(
+        "since the last run: {} new, {} resolved; {} waived (listed apart, counted nowhere)",
+        s.new, s.resolved, s.waived
+    );
+    for f in &report.waived {
+        let waiver = f.waiver.as_ref().map(report::waiver_text).unwrap_or_default();
+        println!("  waived {} {} ({}/{}): {waiver}", f.code.as_str(), f.resource, f.account, f.region);
+    }
     if !report.remediation.is_empty() {
         let rows: Vec<Vec<(String, Option<Style>)>> = report
             .remediation

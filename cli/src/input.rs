@@ -6,6 +6,8 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 use vpcwarden::domain::ids::{is_account_id, is_endpoint_service_id, is_vpc_id};
+use vpcwarden::domain::waiver::resource_problem;
+use vpcwarden::domain::FindingCode;
 
 pub fn account(s: &str) -> Result<String, String> {
     if is_account_id(s) {
@@ -48,6 +50,28 @@ pub fn note(s: &str) -> Result<String, String> {
         n if n > 1024 => Err(format!("the note is {n} bytes long; at most 1024")),
         _ => Ok(s.to_string()),
     }
+}
+
+/// A finding code, spelled as the reports spell it.
+pub fn finding_code(s: &str) -> Result<FindingCode, String> {
+    FindingCode::parse(s.trim()).ok_or_else(|| {
+        let codes: Vec<&str> = FindingCode::ALL.iter().map(|c| c.as_str()).collect();
+        format!("`{s}` is not a finding code (one of {})", codes.join(", "))
+    })
+}
+
+/// A finding's resource id, as the reports show it.
+pub fn resource(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    match resource_problem(s) {
+        Some(why) => Err(format!("`{s}`: {why}")),
+        None => Ok(s.to_string()),
+    }
+}
+
+/// Why a risk is accepted: like a note, but required.
+pub fn reason(s: &str) -> Result<String, String> {
+    note(s).map_err(|e| e.replace("the note", "the reason"))
 }
 
 /// When a grant expires, as given on the command line (resolved against `now`, epoch seconds):
@@ -150,6 +174,16 @@ mod tests {
         assert!(expiry("2027-02-30", NOW).unwrap_err().contains("is not an expiry"));
         assert!(expiry("soon", NOW).unwrap_err().contains("30d"));
         assert!(expiry("99999999999999999999d", NOW).unwrap_err().contains("too long"));
+    }
+
+    #[test]
+    fn waiver_input_is_checked() {
+        assert_eq!(finding_code("PEERING_ROUTE_MISSING").unwrap(), FindingCode::PeeringRouteMissing);
+        assert!(finding_code("ROUTE_MISSING").unwrap_err().contains("not a finding code"));
+        assert_eq!(resource(" rtb-0a1b2c3d ").unwrap(), "rtb-0a1b2c3d");
+        assert!(resource("rtb 1").unwrap_err().contains("white space"));
+        assert!(resource("").unwrap_err().contains("empty"));
+        assert!(reason("  ").unwrap_err().contains("the reason is empty"));
     }
 
     #[test]

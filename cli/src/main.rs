@@ -1,4 +1,5 @@
-//! `vpcwarden`: manage the allowlist (grants), look at endpoint connections, run the audit.
+//! `vpcwarden`: manage the allowlist (grants and waivers), look at endpoint connections, run the
+//! audit.
 //!
 //! It shares the grant model and the one DynamoDB mapping (`vpcwarden::aws::grant_item`) with the
 //! functions, and the SDK set-up (`AWS_REGION`, profiles, `AWS_ENDPOINT_URL`).
@@ -7,6 +8,7 @@ mod connections;
 mod grants;
 mod input;
 mod output;
+mod waivers;
 
 use std::process::ExitCode;
 
@@ -18,6 +20,7 @@ use vpcwarden::clock;
 use vpcwarden::error::Error;
 
 use grants::{GrantCommand, GrantsCommand, RevokeCommand};
+use waivers::{UnwaiveArgs, WaiveArgs, WaiversCommand};
 
 #[derive(Parser)]
 #[command(name = "vpcwarden", version, about = "Manage vpcwarden's allowlist and inspect connections")]
@@ -50,6 +53,13 @@ enum Command {
     },
     /// Audit drift (the drift-auditor run): findings, reports, optional safe remediation.
     Audit(audit::AuditArgs),
+    /// Accept a finding's risk until a date: it is still reported, apart, and counted nowhere.
+    Waive(WaiveArgs),
+    /// Look at waivers.
+    #[command(subcommand)]
+    Waivers(WaiversCommand),
+    /// Delete a waiver.
+    Unwaive(UnwaiveArgs),
 }
 
 /// What the user did wrong, what was not there, or what AWS said.
@@ -94,6 +104,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     // Validate everything before touching AWS.
     let expires = match &cli.command {
         Command::Grant(command) => command.expiry(now)?,
+        Command::Waive(args) => Some(args.expiry(now)?),
         _ => None,
     };
     let sdk = vpcwarden::aws::load_sdk_config().await?;
@@ -109,6 +120,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Grants(command) => grants::list(&allowlist, command, now, cli.json).await?,
         Command::Revoke(command) => grants::revoke(&allowlist, command, cli.json).await?,
+        Command::Waive(args) => {
+            let added_by = match args.added_by() {
+                Some(who) => who,
+                None => caller_arn(&sdk).await,
+            };
+            let expires = expires.ok_or_else(|| Failure::Usage("--expires is required".into()))?;
+            waivers::waive(&allowlist, args, expires, added_by, now, cli.json).await?
+        }
+        Command::Waivers(WaiversCommand::List) => waivers::list(&allowlist, now, cli.json).await?,
+        Command::Unwaive(args) => waivers::unwaive(&allowlist, args, cli.json).await?,
         Command::Connections { service } => {
             let endpoints = Endpoints::new(aws_sdk_ec2::Client::new(&sdk));
             connections::show(&endpoints, &allowlist, &service, now, cli.json).await?
@@ -168,6 +189,26 @@ mod tests {
         assert_eq!(cidrs.len(), 2);
         assert!(dns);
         assert_eq!(scope.scope(), VpcScope::Any);
+    }
+
+    #[test]
+    fn a_waiver_needs_an_end_within_366_days() {
+        let args = ["waive", "--code", "PEERING_ROUTE_MISSING", "--resource", "rtb-0a1b2c3d", "--reason", "legacy"];
+        assert!(parse(&args).is_err(), "--expires is required");
+        let now = 1_800_000_000;
+        let with = |expires: &str| {
+            let mut all = args.to_vec();
+            all.extend(["--expires", expires]);
+            let Command::Waive(w) = parse(&all).unwrap().command else { panic!("waive expected") };
+            w.expiry(now)
+        };
+        assert_eq!(with("30d").ok(), Some(now + 30 * 86_400));
+        assert!(with("366d").is_ok());
+        let Err(Failure::Usage(why)) = with("367d") else { panic!("more than 366 days is refused") };
+        assert!(why.contains("more than 366 days ahead"), "{why}");
+        assert!(matches!(with("2020-01-01"), Err(Failure::Usage(_))));
+        let bad = parse(&["waive", "--code", "NOPE", "--resource", "r", "--reason", "x", "--expires", "1d"]);
+        assert!(bad.err().unwrap().to_string().contains("not a finding code"));
     }
 
     #[test]

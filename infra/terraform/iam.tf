@@ -4,8 +4,9 @@
 # function => statements { sid, actions, resources, conditions }. infra/sam/template.yaml carries
 # the same statements (same Sid) inline in AcceptorRole / ApproverRole / AuditorRole and in the
 # conditional AcceptorRequesterSidePolicy / AuditorRemediatePolicy / AuditorCrossAccountPolicy /
-# AuditorOrganisationPolicy. Output `iam_actions` flattens it to function => sorted action list
-# (with org_audit, also the state machine's and its schedule's roles: org_audit.tf).
+# AuditorOrganisationPolicy / AuditorSecurityHubPolicy. Output `iam_actions` flattens it to
+# function => sorted action list (with org_audit, also the state machine's and its schedule's
+# roles: org_audit.tf).
 
 locals {
   arn_prefix = "arn:${local.partition}"
@@ -277,6 +278,19 @@ locals {
           conditions = [{ test = "StringLike", variable = "s3:prefix", values = ["${var.report_prefix}runs/*"] }]
         },
       ] : [],
+      # Import this account's findings under its default product, in any audited region; set the
+      # workflow (SUPPRESSED for waived findings) of findings already imported.
+      var.security_hub ? [
+        {
+          sid     = "SecurityHub"
+          actions = ["securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"]
+          resources = [
+            "${local.arn_prefix}:securityhub:*:${local.account_id}:product/${local.account_id}/default",
+            "${local.arn_prefix}:securityhub:*:${local.account_id}:hub/default",
+          ]
+          conditions = []
+        },
+      ] : [],
       [
         {
           sid        = "AllowlistRead"
@@ -292,7 +306,7 @@ locals {
         },
         {
           sid        = "Reports"
-          actions    = ["s3:PutObject"]
+          actions    = ["s3:PutObject", "s3:GetObject"]
           resources  = ["${aws_s3_bucket.reports.arn}/${var.report_prefix}*"]
           conditions = []
         },

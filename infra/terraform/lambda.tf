@@ -215,8 +215,11 @@ resource "aws_lambda_event_source_mapping" "allowlist_changes" {
   batch_size                         = 25
   maximum_batching_window_in_seconds = 5
   bisect_batch_on_function_error     = true
-  maximum_retry_attempts             = 5
-  maximum_record_age_in_seconds      = 86400
+  # The approver answers batchItemFailures: a failed unit is retried from its first record, and
+  # the records before it are not processed again.
+  function_response_types       = ["ReportBatchItemFailures"]
+  maximum_retry_attempts        = 5
+  maximum_record_age_in_seconds = 86400
 
   filter_criteria {
     filter {

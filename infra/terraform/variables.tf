@@ -186,6 +186,12 @@ variable "remediate" {
   default     = false
 }
 
+variable "security_hub" {
+  description = "SECURITY_HUB: import each audited scope's findings into AWS Security Hub in that account and region (enable Security Hub there; the member audit role, also through the StackSet, then grants BatchImportFindings and BatchUpdateFindings). SAM: SecurityHub."
+  type        = bool
+  default     = false
+}
+
 variable "report_prefix" {
   description = "REPORT_PREFIX: key prefix of the audit reports in the report bucket. SAM: ReportPrefix."
   type        = string
@@ -277,12 +283,6 @@ variable "audit_regions" {
     condition     = join(",", var.audit_regions) == "enabled" || alltrue([for r in var.audit_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
     error_message = "audit_regions must be region names like eu-west-1, or enabled alone."
   }
-}
-
-variable "security_hub" {
-  description = "SECURITY_HUB: import each scope's findings into Security Hub there; the member audit role (also through the StackSet) then grants BatchImportFindings and BatchUpdateFindings. SAM: SecurityHub."
-  type        = bool
-  default     = false
 }
 
 variable "org_audit" {

@@ -19,3 +19,51 @@ pub(crate) fn rfc3339(epoch_nanos: i128) -> String {
         .format(&Rfc3339)
         .expect("rfc3339 formats any valid time")
 }
+
+/// When the invocation being served must have answered: Lambda's deadline for it (epoch
+/// milliseconds, from the Runtime API), or none (the CLI, a test calling a handler directly).
+///
+/// Set once per invocation by the handler ([`Deadline::scope`]) and read where new work is
+/// started (the route executor), so an invocation near its end stops starting calls, records what
+/// it did and answers, instead of being killed by its timeout halfway through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deadline {
+    at_ms: Option<u64>,
+}
+
+tokio::task_local! {
+    static CURRENT: Deadline;
+}
+
+impl Deadline {
+    /// No deadline: work runs to its end.
+    pub fn none() -> Self {
+        Deadline { at_ms: None }
+    }
+
+    /// The deadline Lambda gives an invocation (`Lambda-Runtime-Deadline-Ms`).
+    pub fn at_epoch_ms(ms: u64) -> Self {
+        Deadline { at_ms: Some(ms) }
+    }
+
+    /// Time left before the deadline (zero once past it); `None` without one.
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        let now_ms = (now_nanos() / 1_000_000).max(0) as u64;
+        self.at_ms.map(|at| std::time::Duration::from_millis(at.saturating_sub(now_ms)))
+    }
+
+    /// Whether less than `margin` is left: time to stop starting new work.
+    pub fn is_near(&self, margin: std::time::Duration) -> bool {
+        self.remaining().is_some_and(|left| left < margin)
+    }
+
+    /// The deadline of the invocation this code runs for ([`Deadline::none`] outside one).
+    pub fn current() -> Self {
+        CURRENT.try_with(|d| *d).unwrap_or_default()
+    }
+
+    /// Runs `work` as the invocation with this deadline.
+    pub async fn scope<F: std::future::Future>(self, work: F) -> F::Output {
+        CURRENT.scope(self, work).await
+    }
+}

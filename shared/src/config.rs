@@ -196,6 +196,8 @@ pub struct AuditorConfig {
     pub route_table_tag: Option<TagFilter>,
     /// The endpoint services to audit; `None` = every service each audited account owns.
     pub endpoint_service_ids: Option<Vec<String>>,
+    /// Import each scope's findings into AWS Security Hub in that account and region.
+    pub security_hub: bool,
 }
 
 impl AuditorConfig {
@@ -212,6 +214,7 @@ impl AuditorConfig {
             audit_regions: env.parsed("AUDIT_REGIONS", parse_regions)?,
             route_table_tag: env.parsed("ROUTE_TABLE_TAG", TagFilter::parse)?,
             endpoint_service_ids: env.parsed("ENDPOINT_SERVICE_IDS", parse_service_ids)?,
+            security_hub: env.flag("SECURITY_HUB", false)?,
         };
         Ok(config)
     }

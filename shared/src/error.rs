@@ -49,10 +49,16 @@ const RETRYABLE_CODES: &[&str] = &[
     "InternalError",
     "InternalFailure",
     "InternalServerError",
+    "InternalException",
     "ServiceUnavailable",
     "Unavailable",
     "TransactionConflictException",
 ];
+
+/// Whether an AWS error code (of a call, or of one entry of a batch) is worth a retry.
+pub(crate) fn is_retryable_code(code: &str) -> bool {
+    RETRYABLE_CODES.contains(&code)
+}
 
 impl Error {
     pub fn is_retryable(&self) -> bool {

@@ -293,8 +293,9 @@ fn check_approver(event: Value) -> Result<(), TestCaseError> {
                 prop_assert!(h.owner.as_deref().is_none_or(is_account_id), "{h:?}");
             }
         }
-        Ok(approver::Trigger::Grants { services, .. }) => {
-            for (service, changes) in services {
+        Ok(approver::Trigger::Grants { units, .. }) => {
+            for approver::GrantUnit { service, changes, sequence } in units {
+                prop_assert!(!sequence.is_empty());
                 prop_assert!(is_endpoint_service_id(&service), "{service}");
                 for account in changes.changed.iter().chain(&changes.removed).chain(&changes.expired) {
                     prop_assert!(is_account_id(account), "{account}");

@@ -135,3 +135,64 @@ fn records_group_outcomes_per_connection_and_kind() {
     let planned = [executed(create("rtb-1", "10.1.0.0/16"), RouteOutcome::Planned)];
     assert!(records(Purpose::Wiring, None, &planned, &context).is_empty(), "a dry run records nothing");
 }
+
+fn ec2_response(status: u16, code: &str) -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(ec2_error(code)),
+    )
+}
+
+#[tokio::test]
+async fn a_throttled_or_failing_call_is_retried_by_the_executor_not_the_sdk() {
+    let throttled_then_done = mock!(Client::create_route)
+        .match_requests(|r| r.route_table_id() == Some("rtb-1"))
+        .sequence()
+        .http_response(|| ec2_response(503, "RequestLimitExceeded"))
+        .times(3)
+        .output(|| CreateRouteOutput::builder().build())
+        .build();
+    let unavailable_then_done = mock!(Client::create_route)
+        .match_requests(|r| r.route_table_id() == Some("rtb-2"))
+        .sequence()
+        .http_response(|| ec2_response(503, "Unavailable"))
+        .times(2)
+        .output(|| CreateRouteOutput::builder().build())
+        .build();
+    let refused = mock!(Client::delete_route).then_http_response(|| ec2_response(400, "UnauthorizedOperation"));
+    let client = mock_client!(
+        aws_sdk_ec2,
+        RuleMode::MatchAny,
+        &[&throttled_then_done, &unavailable_then_done, &refused],
+        // The functions' own retry settings: route calls must not be retried by the SDK anyway.
+        |c| c.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
+    );
+    let ec2 = Ec2::new(client);
+    let plan = vec![create("rtb-1", "10.1.0.0/16"), create("rtb-2", "10.1.0.0/16"), delete("rtb-3", "10.9.0.0/16")];
+    let done = execute(&ec2, Side::Accepter, plan, false).await;
+    assert_eq!(done[0].outcome, RouteOutcome::Done);
+    assert_eq!(throttled_then_done.num_calls(), 4, "three throttles, then done");
+    assert_eq!(done[1].outcome, RouteOutcome::Done);
+    assert_eq!(unavailable_then_done.num_calls(), 3);
+    assert!(matches!(&done[2].outcome, RouteOutcome::Failed { error } if error.contains("UnauthorizedOperation")));
+    assert_eq!(refused.num_calls(), 1, "an error a retry cannot help is not retried");
+}
+
+#[tokio::test]
+async fn near_the_deadline_no_call_is_started_and_every_change_is_deferred() {
+    let rule = mock!(Client::create_route).then_output(|| CreateRouteOutput::builder().build());
+    let ec2 = Ec2::new(client!(RuleMode::MatchAny, &[&rule]));
+    let plan = vec![create("rtb-1", "10.1.0.0/16"), delete("rtb-2", "10.1.0.0/16")];
+    let almost_over = crate::clock::Deadline::at_epoch_ms((crate::clock::now_nanos() / 1_000_000) as u64 + 5_000);
+    let done = almost_over.scope(execute(&ec2, Side::Accepter, plan.clone(), false)).await;
+    assert_eq!(rule.num_calls(), 0);
+    assert!(done.iter().all(|e| e.outcome == RouteOutcome::Deferred), "{done:?}");
+    let records = records(Purpose::Wiring, Some("pcx-0a1b2c3d"), &done, &json!({}));
+    assert_eq!(records.iter().map(|r| r.action).collect::<Vec<_>>(), [LedgerAction::RoutesDeferred]);
+    assert_eq!(records[0].details["routes"].as_array().unwrap().len(), 2);
+
+    let far = crate::clock::Deadline::at_epoch_ms((crate::clock::now_nanos() / 1_000_000) as u64 + 60_000);
+    let done = far.scope(execute(&ec2, Side::Accepter, vec![plan[0].clone()], false)).await;
+    assert_eq!(done[0].outcome, RouteOutcome::Done);
+    assert_eq!(rule.num_calls(), 1);
+}

@@ -57,6 +57,7 @@ SCENARIOS = [
             "ReportPrefix": "audit/",
             "AuditRoleName": "vpcwarden-audit",  # without AuditAccounts: no cross-account statement
             "AuditRegions": ["eu-west-1", "us-east-1"],
+            "SecurityHub": "true",
         },
     ),
     Scenario(
@@ -496,6 +497,7 @@ def sam_triggers(cfn: Cfn) -> dict[str, dict[str, list[Any]]]:
                         "batch_size": p["BatchSize"],
                         "window": p["MaximumBatchingWindowInSeconds"],
                         "bisect": p["BisectBatchOnFunctionError"],
+                        "response_types": p.get("FunctionResponseTypes", []),
                         "retries": p["MaximumRetryAttempts"],
                         "max_age": p["MaximumRecordAgeInSeconds"],
                         "filters": [json.loads(flt["Pattern"]) for flt in p["FilterCriteria"]["Filters"]],
@@ -569,6 +571,7 @@ def tf_triggers(plan: Plan) -> dict[str, dict[str, list[Any]]]:
                 "batch_size": m["batch_size"],
                 "window": m["maximum_batching_window_in_seconds"],
                 "bisect": m["bisect_batch_on_function_error"],
+                "response_types": m.get("function_response_types") or [],
                 "retries": m["maximum_retry_attempts"],
                 "max_age": m["maximum_record_age_in_seconds"],
                 "filters": [json.loads(f["pattern"]) for f in m["filter_criteria"][0]["filter"]],
@@ -584,6 +587,8 @@ def test_triggers_and_schedules_match(scenario: Scenario, sam_template: dict, tf
     plan, _ = tf_eval(scenario)
     sam, tf = sam_triggers(cfn), tf_triggers(plan)
     assert sam == tf
+    # The allowlist stream's answers name the record to retry from (partial batch responses).
+    assert [d["response_types"] for d in sam["endpoint-approver"]["dynamodb"]] == [["ReportBatchItemFailures"]]
     # Every trigger may invoke its function, and only from its own source.
     permissions = plan.of_type("aws_lambda_permission")
     principals = sorted(p["principal"] for p in permissions.values())

@@ -365,6 +365,7 @@ def test_allowlist_stream_mapping(emu: support.EmulatorProcess, out: dict, sam: 
     assert m["BatchSize"] == declared["BatchSize"]
     assert m["MaximumBatchingWindowInSeconds"] == declared["MaximumBatchingWindowInSeconds"]
     assert m["BisectBatchOnFunctionError"] is True
+    assert m["FunctionResponseTypes"] == declared["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert m["MaximumRetryAttempts"] == declared["MaximumRetryAttempts"]
     assert m["MaximumRecordAgeInSeconds"] == declared["MaximumRecordAgeInSeconds"]
     assert [json.loads(f["Pattern"]) for f in m["FilterCriteria"]["Filters"]] == [json.loads(f["Pattern"]) for f in declared["FilterCriteria"]["Filters"]]

@@ -23,6 +23,16 @@ pub const FOURTH: &str = "444444444444";
 pub const STRANGER: &str = "555555555555";
 pub const UNLISTED_PRINCIPAL: &str = "666666666666";
 
+/// What [`every_code_estate`] yields: every code once, but PEERING_PENDING_STALE twice (the
+/// stranger's request and the blocked one are both pending longer than STALE_PENDING_HOURS=0).
+pub fn every_code_expected() -> std::collections::BTreeMap<String, u64> {
+    use vpcwarden::domain::FindingCode;
+    FindingCode::ALL
+        .iter()
+        .map(|c| (c.as_str().to_string(), if *c == FindingCode::PeeringPendingStale { 2 } else { 1 }))
+        .collect()
+}
+
 /// The drift-auditor answer's counts by finding code.
 pub fn findings_by_code(answer: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
     answer["findings"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect()
@@ -187,6 +197,50 @@ pub fn chromium() -> std::path::PathBuf {
 
 /// The DOM of `page` after headless Chromium loaded it (nothing but the file is reachable).
 pub fn dump_dom(page: &Path) -> String {
+    chromium_run(page, &["--dump-dom".to_string()])
+}
+
+/// What a person at a `width`-pixel-wide window sees of a report page, measured by Chromium:
+/// `scroll_width` and `inner_width` (a horizontal scroll bar when the first is larger), the
+/// drawing's width on screen, the smallest text of the drawing in screen pixels (its font size
+/// times the drawing's scale), and that text's font family.
+pub fn page_metrics(html: &str, width: u32) -> serde_json::Value {
+    const MEASURE: &str = r#"<script>
+(() => {
+  const svg = document.querySelector('#estate svg');
+  const scale = svg ? svg.getBoundingClientRect().width / svg.viewBox.baseVal.width : 1;
+  const texts = svg ? [...svg.querySelectorAll('text')] : [];
+  const sizes = texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+  const m = {scroll_width: document.documentElement.scrollWidth, inner_width: window.innerWidth,
+             drawing_width: svg ? svg.getBoundingClientRect().width : 0, texts: texts.length,
+             smallest_text_px: sizes.length ? Math.min(...sizes) : 0,
+             font_family: texts.length ? getComputedStyle(texts[0]).fontFamily : ''};
+  const out = document.createElement('pre'); out.id = 'metrics'; out.textContent = JSON.stringify(m);
+  document.body.appendChild(out);
+})();
+</script>"#;
+    let dir = std::env::temp_dir().join(format!("vpcwarden-measure-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let page = dir.join("report.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{MEASURE}</body>"))).expect("the page is written");
+    let dom = chromium_run(&page, &[format!("--window-size={width},900"), "--dump-dom".to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let open = "<pre id=\"metrics\">";
+    let start = dom.find(open).unwrap_or_else(|| panic!("no metrics in the page:\n{dom}")) + open.len();
+    let text = &dom[start..dom[start..].find("</pre>").map(|e| start + e).expect("closed metrics")];
+    serde_json::from_str(&text.replace("&quot;", "\"")).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A screenshot of `page` at a `width`-pixel-wide window, as a person would see it.
+pub fn screenshot(page: &Path, png: &Path, width: u32) {
+    chromium_run(
+        page,
+        &[format!("--window-size={width},2400"), "--hide-scrollbars".into(), format!("--screenshot={}", png.display())],
+    );
+    assert!(png.is_file(), "chromium wrote no screenshot at {}", png.display());
+}
+
+fn chromium_run(page: &Path, extra: &[String]) -> String {
     let profile = std::env::temp_dir().join(format!("vpcwarden-chromium-{}-{}", std::process::id(), unique()));
     let out = Command::new(chromium())
         .args([
@@ -201,7 +255,7 @@ pub fn dump_dom(page: &Path) -> String {
             "--timeout=20000",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
+        .args(extra)
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap_or_else(|e| panic!("cannot run chromium: {e}"));
@@ -248,6 +302,16 @@ pub async fn every_code_estate(aws: &Aws) {
     // PEERING_PENDING_STALE.
     let stranger = seed::vpc(aws, STRANGER, REGION, "10.5.0.0/16").await.create().await;
     seed::request_peering(aws, &stranger, &hub).await;
+
+    // A granted request whose CIDR the hub already routes (to the dead connection):
+    // PEERING_PENDING_BLOCKED (and stale too).
+    let blocked = seed::vpc(aws, FOURTH, REGION, "10.6.0.0/16").await.create().await;
+    seed::request_peering(aws, &blocked, &hub).await;
+    tables::put_peering_grant(aws, Some(&hub.id), FOURTH, &[], None, None).await;
+
+    // A waiver (of nothing found here) ending in 3 days: WAIVER_EXPIRING.
+    let in_three_days = vpcwarden::clock::now_epoch() + 3 * 86_400;
+    tables::put_waiver(aws, "PEERING_ROUTE_MISSING", "rtb-0000000000000000f", in_three_days, None).await;
 
     // Endpoint service 1 (healthy): `*` and an unlisted account allowed; the granted account
     // (limit 1, expiring in 3 days) has two connected endpoints and one pending; another

@@ -191,6 +191,22 @@ impl Emulator {
         self.call("GET", "/vpcwarden-api/faults", None)
     }
 
+    /// Switches EC2's request throttling on with `settings` (see tests/emulator/README.md,
+    /// "Throttling": `{}` is the documented buckets) and returns what is in force.
+    pub fn throttle(&self, settings: Value) -> Value {
+        self.call("POST", "/vpcwarden-api/throttling", Some(&settings))
+    }
+
+    /// The throttling buckets and counters (`admitted`, `throttled`, `throttled_by_action`, …).
+    pub fn throttling(&self) -> Value {
+        self.call("GET", "/vpcwarden-api/throttling", None)
+    }
+
+    /// Switches EC2's request throttling off (the counters remain).
+    pub fn stop_throttling(&self) {
+        self.call("DELETE", "/vpcwarden-api/throttling", None);
+    }
+
     /// Moves the emulator's clock forward (e.g. to expire pending peering requests).
     pub fn advance_clock(&self, seconds: u64) {
         let body = serde_json::json!({ "advance_seconds": seconds });

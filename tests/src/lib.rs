@@ -17,6 +17,7 @@ mod http;
 pub mod measure;
 pub mod plot;
 pub mod runtime;
+pub mod securityhub;
 pub mod seed;
 pub mod stage;
 pub mod tables;

@@ -175,6 +175,18 @@ impl Function {
     /// Invokes the function with `event`: `Ok` with its response or `Err` with the error it
     /// reported; panics (with the captured logs) on timeout, exit or an init error.
     pub async fn invoke_with_timeout(&self, event: Value, timeout: Duration) -> Result<Value, InvokeError> {
+        self.invoke_with_deadline(event, timeout, timeout).await
+    }
+
+    /// [`Function::invoke_with_timeout`], with the invocation's deadline (what the function is
+    /// told: `Lambda-Runtime-Deadline-Ms`) `deadline` from now, apart from how long the host
+    /// waits for the answer (`timeout`).
+    pub async fn invoke_with_deadline(
+        &self,
+        event: Value,
+        deadline: Duration,
+        timeout: Duration,
+    ) -> Result<Value, InvokeError> {
         let id = request_id();
         let (tx, mut rx) = oneshot::channel();
         let started = Instant::now();
@@ -184,7 +196,7 @@ impl Function {
             state.queue.push_back(Invocation {
                 id: id.clone(),
                 body: serde_json::to_vec(&event).expect("serializable event"),
-                deadline_ms: epoch_ms() + timeout.as_millis() as u64,
+                deadline_ms: epoch_ms() + deadline.as_millis() as u64,
                 trace_id: trace_id(),
             });
         }

@@ -111,6 +111,26 @@ pub async fn put_endpoint_grant(
 }
 
 /// Puts `item` into `table` as is (e.g. a malformed grant).
+/// A waiver, as an allowlist item written by hand (or by Terraform): `code` on `resource`,
+/// until `expires_at`, added a day before now (so an ended waiver is still well formed).
+pub async fn put_waiver(aws: &Aws, code: &str, resource: &str, expires_at: i64, account: Option<&str>) {
+    let mut item: HashMap<String, AttributeValue> = [
+        ("pk", AttributeValue::S(format!("waiver#{code}"))),
+        ("sk", AttributeValue::S(format!("resource#{resource}"))),
+        ("reason", AttributeValue::S("accepted in the tests".into())),
+        ("expires_at", number(expires_at)),
+        ("added_by", AttributeValue::S(ADDED_BY.into())),
+        ("added_at", number(vpcwarden::clock::now_epoch() - 86_400)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(account) = account {
+        item.insert("account".into(), AttributeValue::S(account.into()));
+    }
+    put_raw_item(aws, ALLOWLIST, item).await;
+}
+
 pub async fn put_raw_item(aws: &Aws, table: &str, item: HashMap<String, AttributeValue>) {
     aws.dynamodb()
         .await

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vpcwarden::domain::{FindingCode, LedgerAction, LedgerKey};
+use vpcwarden::domain::{LedgerAction, LedgerKey};
 use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::privatelink::{self, principal};
@@ -30,7 +30,8 @@ async fn run(f: &Function, event: Value) -> Value {
 /// The JSON report of one scope, from S3.
 async fn json_report(stage: &Stage, account: &str, region: &str) -> Value {
     let keys = audit_seed::report_keys(&stage.aws, &format!("nightly/{account}/{region}/")).await;
-    let key = keys.iter().find(|k| k.ends_with("report.json")).unwrap_or_else(|| panic!("no JSON report: {keys:?}"));
+    // The newest run's: keys sort in run order.
+    let key = keys.iter().rfind(|k| k.ends_with("/report.json")).unwrap_or_else(|| panic!("no JSON report: {keys:?}"));
     serde_json::from_str(&audit_seed::report_object(&stage.aws, key).await).expect("the JSON report parses")
 }
 
@@ -60,25 +61,37 @@ async fn an_estate_with_every_kind_of_drift_yields_every_code_once() {
 
     let f = auditor(&stage, &[("STALE_PENDING_HOURS", "0")]).await;
     let answer = run(&f, schedule()).await;
-    let expected: BTreeMap<String, u64> = FindingCode::ALL.iter().map(|c| (c.as_str().to_string(), 1)).collect();
-    assert_eq!(audit_seed::findings_by_code(&answer), expected, "{answer:#}");
-    assert_eq!(answer["total"], 16);
+    assert_eq!(audit_seed::findings_by_code(&answer), audit_seed::every_code_expected(), "{answer:#}");
+    assert_eq!(answer["total"], 19);
+    assert_eq!(
+        (answer["new"].as_u64(), answer["resolved"].as_u64(), answer["waived"].as_u64()),
+        (Some(19), Some(0), Some(0))
+    );
     assert_eq!(answer["trigger"], "schedule");
-    assert_eq!(answer["scopes"], json!([{"account": ACCOUNT, "region": REGION, "status": "ok", "findings": 16}]));
+    let scopes = answer["scopes"].as_array().unwrap();
+    assert_eq!((scopes.len(), scopes[0]["status"].as_str(), scopes[0]["findings"].as_u64()), (1, Some("ok"), Some(19)));
+    assert!(scopes[0]["notes"][0].as_str().unwrap().contains("every finding is new"), "{answer:#}");
     assert_eq!(answer["remediated"], json!([]), "REMEDIATE is off by default");
 
-    // The three reports are in S3 under REPORT_PREFIX/<account>/<region>/<date>/.
-    let date = answer["generated_at"].as_str().unwrap()[..10].to_string();
+    // The four reports are in S3 under REPORT_PREFIX/<account>/<region>/<run time>/, and the
+    // scope's latest pointer names the JSON one.
+    let run_time = answer["generated_at"].as_str().unwrap().replace(':', "");
     let keys = audit_seed::report_keys(&stage.aws, "nightly/").await;
-    let want: Vec<String> =
-        ["html", "json", "md"].iter().map(|e| format!("nightly/{ACCOUNT}/{REGION}/{date}/report.{e}")).collect();
+    let mut want: Vec<String> = ["html", "json", "md", "ocsf.json"]
+        .iter()
+        .map(|e| format!("nightly/{ACCOUNT}/{REGION}/{run_time}/report.{e}"))
+        .collect();
+    want.push(format!("nightly/{ACCOUNT}/{REGION}/latest.json"));
     assert_eq!(keys, want);
-    assert_eq!(answer["reports"].as_array().unwrap().len(), 3);
+    assert_eq!(answer["reports"].as_array().unwrap().len(), 4);
+    let latest: Value =
+        serde_json::from_str(&audit_seed::report_object(&stage.aws, &want[4]).await).expect("the pointer parses");
+    assert_eq!(latest, json!({"generated_at": answer["generated_at"], "report": want[1]}));
 
     let report = json_report(&stage, ACCOUNT, REGION).await;
     assert_eq!(report["schema_version"], 1);
-    assert_eq!(report["summary"]["total"], 16);
-    assert_eq!(report["summary"]["by_severity"], json!({"critical": 2, "high": 7, "medium": 4, "low": 3}));
+    assert_eq!(report["summary"]["total"], 19);
+    assert_eq!(report["summary"]["by_severity"], json!({"critical": 2, "high": 7, "medium": 5, "low": 5}));
     let findings = report["findings"].as_array().unwrap();
     for f in findings {
         for field in ["code", "severity", "resource", "account", "region", "message", "remediation"] {
@@ -86,7 +99,7 @@ async fn an_estate_with_every_kind_of_drift_yields_every_code_once() {
         }
         assert_eq!((f["account"].as_str(), f["region"].as_str()), (Some(ACCOUNT), Some(REGION)));
     }
-    let md = audit_seed::report_object(&stage.aws, &format!("nightly/{ACCOUNT}/{REGION}/{date}/report.md")).await;
+    let md = audit_seed::report_object(&stage.aws, &want[2]).await;
     assert!(md.contains("| `PEERING_ROUTE_BLACKHOLE` | high | 1 |"), "{md}");
 
     // The ledger has the report's summary; the logs have the metrics.
@@ -97,14 +110,15 @@ async fn an_estate_with_every_kind_of_drift_yields_every_code_once() {
     .await;
     assert_eq!(entries.len(), 1, "{entries:#?}");
     assert_eq!(entries[0]["sk"], answer["generated_at"]);
-    assert_eq!(entries[0]["total"], 16);
+    assert_eq!(entries[0]["total"], 19);
     assert_eq!(entries[0]["status"], "ok");
     assert!(entries[0]["report"][0].as_str().unwrap().starts_with("s3://vpcwarden-reports/nightly/"));
     let logs = f.logs();
     let emf: Vec<Value> =
         logs.lines().filter(|l| l.starts_with("{\"_aws\"")).map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(emf.len(), 4, "one EMF record per severity");
-    assert_eq!(emf.iter().map(|r| r["Findings"].as_u64().unwrap()).sum::<u64>(), 16);
+    assert_eq!(emf.iter().map(|r| r["Findings"].as_u64().unwrap()).sum::<u64>(), 19);
+    assert_eq!(emf[0]["FindingsNew"], 19, "first run: everything is new");
     assert!(emf.iter().all(|r| r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "vpcwarden"));
 }
 
@@ -452,7 +466,7 @@ async fn the_cli_runs_the_same_audit_and_remediation() {
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(report["summary"]["total"], 2);
     assert_eq!(report["remediation"][0]["outcome"], "applied");
-    for name in ["report.json", "report.md", "report.html"] {
+    for name in ["report.json", "report.md", "report.html", "report.ocsf.json"] {
         assert!(dir.join(name).is_file(), "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);

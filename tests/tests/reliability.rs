@@ -13,13 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vpcwarden::domain::{FindingCode, LedgerAction, LedgerKey};
+use vpcwarden::domain::{LedgerAction, LedgerKey};
 use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::{cloudtrail_peering, schedule};
 use vpcwarden_tests::figures::{self, soak_rounds};
 use vpcwarden_tests::privatelink::{
     self, connection_states, endpoint_grant, grant_record, principal, sns_event, stream_event, Consumer, Service,
 };
+use vpcwarden_tests::securityhub;
 use vpcwarden_tests::seed::{self, SeededVpc};
 use vpcwarden_tests::stage::Stage;
 use vpcwarden_tests::{tables, Function, InvokeError, ACCOUNT, REGION};
@@ -338,52 +339,142 @@ async fn endpoint_approver_under_faults_ends_in_the_fault_free_state() {
 
 // -- audit estate -----------------------------------------------------------------------------
 
-/// Every finding code once (audit_seed::every_code_estate): the findings by code and severity,
-/// the report files written and the ledger summary.
+/// Every finding code once (audit_seed::every_code_estate), audited two nights with Security Hub
+/// on; during the day one drift goes (a waiver about to end is removed), one comes (another such
+/// waiver) and one finding is waived. What is compared, in terms that do not depend on the
+/// emulator's random ids: the second night's findings, history and Security Hub state, that
+/// first sightings carried over, the files of the newest run and the newest ledger summary.
 async fn run_audit(faults: Option<u64>) -> (BTreeMap<String, Value>, FaultFigures) {
     let stage = Stage::new().await;
-    audit_seed::every_code_estate(&stage.aws).await;
-    audit_seed::ensure_bucket(&stage.aws).await;
+    let aws = &stage.aws;
+    audit_seed::every_code_estate(aws).await;
+    audit_seed::ensure_bucket(aws).await;
+    securityhub::enable(aws, ACCOUNT, REGION).await;
     tokio::time::sleep(Duration::from_millis(1100)).await; // pending requests: second-resolution times
-    let env = [("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly"), ("STALE_PENDING_HOURS", "0")];
+    let env = [
+        ("REPORT_BUCKET", BUCKET),
+        ("REPORT_PREFIX", "nightly"),
+        ("STALE_PENDING_HOURS", "0"),
+        ("SECURITY_HUB", "true"),
+    ];
     let f = stage.function(AUDITOR, &env);
     let mut figures = FaultFigures::default();
+    let first = audit_night(&stage, &f, faults, &mut figures).await;
+    let report_one = latest_report(&stage).await;
+
+    let auto_accept =
+        report_one["findings"].as_array().unwrap().iter().find(|f| f["code"] == "ENDPOINT_SERVICE_AUTO_ACCEPT");
+    let service = auto_accept.and_then(|f| f["resource"].as_str()).expect("the auto-accepting service").to_string();
+    tables::delete_item(aws, tables::ALLOWLIST, "waiver#PEERING_ROUTE_MISSING", "resource#rtb-0000000000000000f").await;
+    let now = vpcwarden::clock::now_epoch();
+    tables::put_waiver(aws, "PEERING_ROUTE_MISSING", "rtb-0000000000000000e", now + 2 * 86_400, None).await;
+    tables::put_waiver(aws, "ENDPOINT_SERVICE_AUTO_ACCEPT", &service, now + 30 * 86_400, None).await;
+    let second = audit_night(&stage, &f, faults.map(|s| s + 50), &mut figures).await;
+
+    let report = latest_report(&stage).await;
+    let list = |name: &str, fields: &[&str]| -> Value {
+        let mut rows: Vec<String> = report[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| fields.iter().map(|k| f[*k].as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(" "))
+            .collect();
+        rows.sort();
+        json!(rows)
+    };
+    let persisting_since_night_one = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "persisting")
+        .all(|f| f["first_seen"] == first["generated_at"]);
+    let hub: Vec<String> = securityhub::findings(aws, ACCOUNT, REGION, None)
+        .await
+        .into_iter()
+        .map(|s| format!("{} {} {} {}", s.generator, s.record_state, s.compliance, s.workflow))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let hub_count = securityhub::findings(aws, ACCOUNT, REGION, None).await.len();
+    let pointer: Value =
+        serde_json::from_str(&audit_seed::report_object(aws, &format!("nightly/{ACCOUNT}/{REGION}/latest.json")).await)
+            .unwrap();
+    let run_dir = pointer["report"].as_str().unwrap().trim_end_matches("report.json").to_string();
+    let files: Vec<String> =
+        audit_seed::report_keys(aws, &run_dir).await.into_iter().map(|k| k.replace(&run_dir, "")).collect();
+    let summaries = tables::ledger_entries(
+        aws,
+        &LedgerKey::Report { account: ACCOUNT.to_string(), region: REGION.to_string() }.to_string(),
+    )
+    .await;
+    let mut scopes = second["scopes"].clone();
+    let compared = scopes[0].as_object_mut().and_then(|s| s.remove("compared_with"));
+    let state = BTreeMap::from([
+        ("findings".to_string(), second["findings"].clone()),
+        (
+            "totals".to_string(),
+            json!([first["total"], second["total"], second["new"], second["resolved"], second["waived"]]),
+        ),
+        ("scopes".to_string(), scopes),
+        ("history: compared with night one".to_string(), json!(compared.as_ref() == Some(&first["generated_at"]))),
+        ("history: findings".to_string(), list("findings", &["code", "status"])),
+        ("history: resolved".to_string(), list("resolved", &["code"])),
+        ("history: waived".to_string(), list("waived", &["code", "status"])),
+        ("history: first sightings carried over".to_string(), json!(persisting_since_night_one)),
+        ("security hub".to_string(), json!(hub)),
+        ("security hub findings".to_string(), json!(hub_count)),
+        ("report files".to_string(), json!(files)),
+        ("newest ledger summary".to_string(), summaries.last().map(|s| s["total"].clone()).unwrap_or_default()),
+    ]);
+    (state, figures)
+}
+
+/// One night under `faults` (seeded), invoked until it answers Ok.
+async fn audit_night(stage: &Stage, f: &Function, faults: Option<u64>, figures: &mut FaultFigures) -> Value {
     if let Some(seed) = faults {
         let hard = [
             json!({"service": "elasticloadbalancing", "action": "DescribeTargetHealth", "count": 1,
                    "error": "ValidationError", "status": 400}),
             json!({"service": "dynamodb", "action": "PutItem", "count": 1, "error": "InternalFailure", "status": 400}),
+            json!({"service": "securityhub", "action": "BatchImportFindings", "count": 1,
+                   "error": "InternalException", "status": 400}),
         ];
-        inject_faults(&stage, seed, &hard);
+        inject_faults(stage, seed, &hard);
     }
-    let answer = until_ok(&f, &schedule(), &mut figures).await;
-    read_fault_counters(&stage, &mut figures);
+    let answer = until_ok(f, &schedule(), figures).await;
+    let before = (figures.injected, figures.delayed);
+    read_fault_counters(stage, figures);
+    figures.injected = figures.injected.max(before.0);
+    figures.delayed = figures.delayed.max(before.1);
     stage.emu.clear_faults();
-    let report = audit_seed::report_keys(&stage.aws, "nightly/").await;
-    let files: Vec<String> = report.iter().filter_map(|k| k.rsplit('/').next().map(str::to_string)).collect();
-    let summary = tables::ledger_entries(
-        &stage.aws,
-        &LedgerKey::Report { account: ACCOUNT.to_string(), region: REGION.to_string() }.to_string(),
-    )
-    .await;
-    let state = BTreeMap::from([
-        ("findings".to_string(), answer["findings"].clone()),
-        ("total".to_string(), answer["total"].clone()),
-        ("scopes".to_string(), answer["scopes"].clone()),
-        ("report files".to_string(), json!(files)),
-        ("ledger summaries".to_string(), json!(summary.iter().map(|s| s["total"].clone()).collect::<Vec<_>>())),
-    ]);
-    (state, figures)
+    answer
+}
+
+/// The JSON report the scope's `latest` pointer names.
+async fn latest_report(stage: &Stage) -> Value {
+    let pointer = audit_seed::report_object(&stage.aws, &format!("nightly/{ACCOUNT}/{REGION}/latest.json")).await;
+    let pointer: Value = serde_json::from_str(&pointer).expect("the latest pointer parses");
+    serde_json::from_str(&audit_seed::report_object(&stage.aws, pointer["report"].as_str().unwrap()).await).unwrap()
 }
 
 #[tokio::test]
 async fn drift_auditor_under_faults_ends_in_the_fault_free_state() {
     let clean = faulted_rounds("drift-auditor under faults", 13, run_audit).await;
-    let expected: BTreeMap<String, Value> =
-        FindingCode::ALL.iter().map(|c| (c.as_str().to_string(), json!(1))).collect();
+    let mut expected = audit_seed::every_code_expected();
+    expected.remove("ENDPOINT_SERVICE_AUTO_ACCEPT"); // waived on the second night
     assert_eq!(clean["findings"], json!(expected), "{clean:#?}");
-    assert_eq!(clean["report files"], json!(["report.html", "report.json", "report.md"]), "{clean:#?}");
-    assert_eq!(clean["ledger summaries"], json!([16]), "one summary per run: {clean:#?}");
+    assert_eq!(clean["totals"], json!([19, 18, 1, 1, 1]), "{clean:#?}");
+    assert_eq!(clean["history: resolved"], json!(["WAIVER_EXPIRING"]));
+    assert_eq!(clean["history: waived"], json!(["ENDPOINT_SERVICE_AUTO_ACCEPT persisting"]));
+    assert_eq!(clean["history: first sightings carried over"], json!(true));
+    assert_eq!(clean["history: compared with night one"], json!(true));
+    assert_eq!(clean["security hub findings"], json!(20), "18 open, 1 waived, 1 resolved: {clean:#?}");
+    let hub = clean["security hub"].to_string();
+    assert!(hub.contains("vpcwarden/WAIVER_EXPIRING ARCHIVED PASSED"), "{hub}");
+    assert!(hub.contains("vpcwarden/ENDPOINT_SERVICE_AUTO_ACCEPT ACTIVE FAILED SUPPRESSED"), "{hub}");
+    let files = json!(["report.html", "report.json", "report.md", "report.ocsf.json"]);
+    assert_eq!(clean["report files"], files, "{clean:#?}");
+    assert_eq!(clean["newest ledger summary"], json!(18), "{clean:#?}");
 }
 
 // -- replay and concurrency -------------------------------------------------------------------
@@ -530,18 +621,20 @@ async fn audits_replayed_and_racing_report_the_same_findings() {
     let functions: Vec<Function> = (0..runs).map(|_| stage.function(AUDITOR, &env)).collect();
     let logs = || functions.iter().map(Function::logs).collect::<Vec<_>>().join("\n---\n");
     let answers = all_ok(concurrently(&functions, vec![schedule(); runs]).await, logs);
-    let expected: BTreeMap<String, Value> =
-        FindingCode::ALL.iter().map(|c| (c.as_str().to_string(), json!(1))).collect();
     for answer in &answers {
-        assert_eq!(answer["findings"], json!(expected), "{answer:#}");
+        assert_eq!(audit_seed::findings_by_code(answer), audit_seed::every_code_expected(), "{answer:#}");
     }
-    // Each run writes the same three keys (whole objects, the last one wins) and its own summary.
+    // Each run writes its own four objects (named by its time), one latest pointer names one of
+    // them (whole objects, the last write wins), and each run has its own summary.
     let keys = audit_seed::report_keys(&stage.aws, "nightly/").await;
-    assert_eq!(keys.len(), 3, "{keys:?}");
-    let json_key = keys.iter().find(|k| k.ends_with(".json")).unwrap();
+    assert_eq!(keys.len(), 4 * runs + 1, "{keys:?}");
+    let latest = audit_seed::report_object(&stage.aws, &format!("nightly/{ACCOUNT}/{REGION}/latest.json")).await;
+    let latest: Value = serde_json::from_str(&latest).expect("a whole pointer");
+    let json_key = latest["report"].as_str().unwrap();
+    assert!(keys.iter().any(|k| k == json_key), "the pointer names a run's report: {latest}");
     let report: Value =
         serde_json::from_str(&audit_seed::report_object(&stage.aws, json_key).await).expect("whole JSON");
-    assert_eq!(report["summary"]["total"], 16);
+    assert_eq!(report["summary"]["total"], 19);
     let summaries = tables::ledger_entries(
         &stage.aws,
         &LedgerKey::Report { account: ACCOUNT.to_string(), region: REGION.to_string() }.to_string(),

@@ -3,6 +3,7 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use vpcwarden::auditor::{handle, Auditor};
+use vpcwarden::clock::Deadline;
 use vpcwarden::config::{AuditorConfig, Env};
 use vpcwarden::error::Error;
 
@@ -19,7 +20,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let auditor = &auditor;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Value>| async move { handle(event.payload, auditor).await },
+        // The invocation's deadline bounds the work it starts (see `vpcwarden::clock::Deadline`);
+        // boxed, the handler's future stays one type deep inside the scope.
+        move |event: LambdaEvent<Value>| async move {
+            Deadline::at_epoch_ms(event.context.deadline).scope(Box::pin(handle(event.payload, auditor))).await
+        },
     ))
     .await
 }

@@ -13,7 +13,7 @@ pub enum Decision {
 }
 
 /// Why a request is refused; `code()` is stable (ledger, answers, logs).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "code", rename_all = "kebab-case")]
 pub enum Refusal {
     NoGrant { account: String, accepter_vpc: String },

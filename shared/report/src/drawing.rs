@@ -1,7 +1,11 @@
 //! The drawing of the estate: written as Graphviz DOT, laid out and rendered to SVG by
-//! `layout-rs` (pure Rust, no external program). VPCs are boxes with their CIDRs, peering
-//! connections are edges from requester to accepter coloured by status and findings, endpoint
-//! services are boxes with an edge from each consumer account.
+//! `layout-rs` (pure Rust, no external program), left to right so it stays narrow: the peers
+//! and consumer accounts on the left, the audited VPCs and endpoint services in the middle and
+//! on the right. VPCs are boxes with their CIDRs; each peering connection is a small box of its
+//! own on the path from requester to accepter (so its label sits on its edge), coloured by
+//! status and findings; endpoint services are boxes with an edge from each consumer account.
+//! Elements with a finding new since the previous run say `NEW`. The SVG keeps its natural size
+//! and is only ever scaled down to the page's width (its `viewBox`), in the page's font.
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -149,6 +153,12 @@ fn longest_path(edges: &[(&str, &str)]) -> Option<usize> {
 /// drawings of up to this many nodes.
 pub const OPTIMISE_UP_TO: usize = 30;
 
+/// The page's font stack (the report's CSS), for the drawing's text.
+pub const FONT: &str = "system-ui, -apple-system, \"Segoe UI\", Roboto, sans-serif";
+
+/// The first line of the label of an element with a finding new since the previous run.
+const NEW: &str = "NEW";
+
 /// The estate as a DOT graph, and a note when only part of it is drawn.
 pub fn dot(estate: &Estate) -> (String, Option<String>) {
     let (dot, note, _) = dot_and_size(estate);
@@ -160,7 +170,7 @@ fn dot_and_size(estate: &Estate) -> (String, Option<String>, usize) {
     let drawn: Vec<&super::EstatePeering> = estate.peerings.iter().filter(|p| sel.peerings.contains(&p.id)).collect();
     let edges: Vec<(&str, &str)> = drawn.iter().map(|p| (p.requester_vpc.as_str(), p.accepter_vpc.as_str())).collect();
     let shallow = longest_path(&edges).is_some_and(|l| l <= MAX_RANKS);
-    let mut out = String::from("digraph estate {\n  node [shape=box, fontsize=12];\n");
+    let mut out = String::from("digraph estate {\n  rankdir=LR;\n  node [shape=box, fontsize=13];\n");
     for v in estate.vpcs.iter().filter(|v| sel.vpcs.contains(&v.id)) {
         let mut label = String::new();
         if let Some(name) = &v.name {
@@ -176,19 +186,21 @@ fn dot_and_size(estate: &Estate) -> (String, Option<String>, usize) {
     for p in drawn {
         let (colour, dashed, width) = edge_style(&p.status, &p.health);
         let style = if dashed { ", style=dashed" } else { "" };
-        let mut label = format!("{}\n{}", p.id, p.status);
+        let mut label =
+            if p.health.new { format!("{NEW}\n{}\n{}", p.id, p.status) } else { format!("{}\n{}", p.id, p.status) };
         if !p.health.codes.is_empty() {
             let codes: Vec<&str> = p.health.codes.iter().map(|c| c.as_str()).collect();
             let _ = write!(label, "\n{}", codes.join("\n"));
         }
         let (requester, accepter) = (quote(&p.requester_vpc), quote(&p.accepter_vpc));
         let (label, colour) = (quote(&label), quote(&colour));
+        // The connection is a node on the path between its VPCs: its label is on its edge.
+        let node = quote(&format!("connection:{}", p.id));
+        let _ = writeln!(out, "  {node} [label={label}, color={colour}, fontsize=12, width={width}];");
         if shallow {
-            let _ =
-                writeln!(out, "  {requester} -> {accepter} [label={label}, color={colour}, penwidth={width}{style}];");
+            let _ = writeln!(out, "  {requester} -> {node} [color={colour}, penwidth={width}{style}];");
+            let _ = writeln!(out, "  {node} -> {accepter} [color={colour}, penwidth={width}{style}];");
         } else {
-            let node = quote(&format!("connection:{}", p.id));
-            let _ = writeln!(out, "  {node} [label={label}, color={colour}, fontsize=10];");
             for vpc in [&requester, &accepter] {
                 let _ = writeln!(out, "  {vpc} -> {node} [color={colour}, penwidth={width}{style}];");
             }
@@ -204,7 +216,7 @@ fn dot_and_size(estate: &Estate) -> (String, Option<String>, usize) {
             sel.drawn_nodes, sel.total_nodes
         )
     });
-    let nodes = sel.drawn_nodes + if shallow { 0 } else { sel.peerings.len() };
+    let nodes = sel.drawn_nodes + sel.peerings.len();
     (out, note, nodes)
 }
 
@@ -213,6 +225,9 @@ fn dot_and_size(estate: &Estate) -> (String, Option<String>, usize) {
 fn draw_service(out: &mut String, s: &super::EstateService) {
     let node = format!("service:{}", s.id);
     let mut label = format!("endpoint service\n{}\n{} {}", s.id, s.account, s.region);
+    if s.health.new {
+        label = format!("{NEW}\n{label}");
+    }
     if !s.acceptance_required {
         label.push_str("\nauto-accept");
     }
@@ -226,7 +241,10 @@ fn draw_service(out: &mut String, s: &super::EstateService) {
     );
     for c in &s.consumers {
         let states: Vec<String> = c.connections.iter().map(|(state, n)| format!("{n} {state}")).collect();
-        let label = format!("account {}\n{}", c.account, states.join("\n"));
+        let mut label = format!("account {}\n{}", c.account, states.join("\n"));
+        if c.health.new {
+            label = format!("{NEW}\n{label}");
+        }
         let connected = c.connections.keys().any(|k| k == "available" || k == "pending" || k == "partial");
         let (colour, dashed, width) = match c.health.worst {
             Some(sev) => (severity_colour(sev), !connected, 2),
@@ -269,12 +287,64 @@ pub fn svg(estate: &Estate) -> Result<(String, Option<String>), String> {
         Some(start) => rendered[start..].to_string(),
         None => return Err("the layout library produced no SVG".into()),
     };
+    // The page's font, not the library's serif; the natural size, scaled down only to fit.
+    let svg = fit(&svg).replace("font-family: Times, serif;", &format!("font-family: {FONT};")).replacen(
+        "<svg ",
+        "<svg style=\"max-width: 100%; height: auto\" role=\"img\" aria-label=\"the estate\" ",
+        1,
+    );
     Ok((svg, note))
+}
+
+/// The number in `attr="…"` of an SVG element's text.
+fn number(element: &str, attr: &str) -> Option<f64> {
+    let at = element.find(&format!(" {attr}=\""))? + attr.len() + 3;
+    element[at..].split('"').next()?.parse().ok()
+}
+
+/// The drawing cropped to its boxes: the layout library's canvas can reach far below the last
+/// one (empty space a reader scrolls through for nothing).
+fn fit(svg: &str) -> String {
+    let (mut right, mut bottom) = (0f64, 0f64);
+    for element in svg.split("<rect").skip(1) {
+        let (Some(x), Some(y), Some(w), Some(h)) =
+            (number(element, "x"), number(element, "y"), number(element, "width"), number(element, "height"))
+        else {
+            continue;
+        };
+        (right, bottom) = (right.max(x + w), bottom.max(y + h));
+    }
+    let header_end = svg.find('>').unwrap_or(0);
+    let header = &svg[..header_end];
+    let (Some(width), Some(height)) = (number(header, "width"), number(header, "height")) else {
+        return svg.to_string();
+    };
+    let (w, h) = ((right + 30.0).min(width).ceil(), (bottom + 30.0).min(height).ceil());
+    if right == 0.0 || (w == width && h == height) {
+        return svg.to_string();
+    }
+    let old = format!("width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\"");
+    let new = format!("width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\"");
+    let fitted = header.replacen(&old, &new, 1);
+    if fitted == header {
+        return svg.to_string();
+    }
+    format!("{fitted}{}", &svg[header_end..])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canvas_is_cropped_to_the_boxes() {
+        let svg = "<svg width=\"500\" height=\"900.5\" viewBox=\"0 0 500 900.5\" x>\n<rect x=\"10\" y=\"20\" \
+                   width=\"100\" height=\"50\" /><rect x=\"200\" y=\"300\" width=\"100\" height=\"40\" /></svg>";
+        let fitted = fit(svg);
+        assert!(fitted.starts_with("<svg width=\"330\" height=\"370\" viewBox=\"0 0 330 370\" x>"), "{fitted}");
+        assert!(fitted.ends_with("</svg>") && fitted.contains("<rect x=\"200\""));
+        assert_eq!(fit("<svg>no header numbers</svg>"), "<svg>no header numbers</svg>");
+    }
 
     #[test]
     fn longest_paths_are_measured_and_cycles_detected() {

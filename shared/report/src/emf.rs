@@ -5,8 +5,9 @@
 //! `Severity`: a run writes one record per severity (all four, zeros included, so alarms see
 //! 0 rather than missing data). Each holds `Findings` for its severity and the count of each
 //! code of that severity, under the dimension sets `[Severity]` and `[]` (so the dimensionless
-//! `Findings` sums to the run's total). The `critical` record also carries `ScopesAudited` and
-//! `ScopesFailed`.
+//! `Findings` sums to the run's total). The `critical` record also carries, without dimension,
+//! `ScopesAudited`, `ScopesFailed`, and `FindingsNew` and `FindingsResolved` (compared with each
+//! scope's previous run). Waived findings are in no metric: an accepted risk raises no alarm.
 //!
 //! No crate is used: `metrics_cloudwatch_embedded` emits through the global `metrics`
 //! recorder (awkward for a library shared with a CLI) and pulls in `lambda_http`; these records
@@ -85,10 +86,17 @@ pub fn emf_records(
                 directives.push(Directive {
                     namespace: NAMESPACE,
                     dimensions: vec![vec![]],
-                    metrics: vec![count("ScopesAudited"), count("ScopesFailed")],
+                    metrics: vec![
+                        count("ScopesAudited"),
+                        count("ScopesFailed"),
+                        count("FindingsNew"),
+                        count("FindingsResolved"),
+                    ],
                 });
                 values.insert("ScopesAudited".into(), scopes_audited.into());
                 values.insert("ScopesFailed".into(), scopes_failed.into());
+                values.insert("FindingsNew".into(), summary.new.into());
+                values.insert("FindingsResolved".into(), summary.resolved.into());
             }
             let record = Record {
                 aws: Metadata { timestamp: timestamp_ms, cloud_watch_metrics: directives },

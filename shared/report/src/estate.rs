@@ -10,25 +10,35 @@ use vpcwarden_core::domain::{Finding, FindingCode, PeeringStatus, Severity};
 
 use super::Audited;
 
-/// The worst severity among findings about an element of the drawing.
+/// The worst severity among the (counted) findings about an element of the drawing, their
+/// codes, and whether one of them is new since the previous run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Health {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worst: Option<Severity>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<FindingCode>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub new: bool,
 }
 
 impl Health {
-    fn of<'f>(findings: impl Iterator<Item = &'f Finding>) -> Self {
+    fn of<'a, 'f: 'a>(findings: impl Iterator<Item = &'a About<'f>>) -> Self {
         let mut codes: BTreeSet<FindingCode> = BTreeSet::new();
-        let mut worst = None;
-        for f in findings {
-            codes.insert(f.code());
-            worst = worst.max(Some(f.severity()));
+        let (mut worst, mut new) = (None, false);
+        for a in findings {
+            codes.insert(a.finding.code());
+            worst = worst.max(Some(a.finding.severity()));
+            new |= a.new;
         }
-        Health { worst, codes: codes.into_iter().collect() }
+        Health { worst, codes: codes.into_iter().collect(), new }
     }
+}
+
+/// A finding, and whether it is new since the previous run.
+struct About<'f> {
+    finding: &'f Finding,
+    new: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -85,27 +95,31 @@ pub struct Estate {
 
 /// The findings by the ids they are about, built once per estate: an element's health is then
 /// a look-up rather than a scan of every finding (quadratic at a thousand peerings).
-struct BySubject<'f>(HashMap<&'f str, Vec<&'f Finding>>);
+struct BySubject<'f>(HashMap<&'f str, Vec<usize>>, Vec<About<'f>>);
 
 impl<'f> BySubject<'f> {
-    fn new(findings: &'f [Finding]) -> Self {
-        let mut by_id: HashMap<&str, Vec<&Finding>> = HashMap::new();
-        for f in findings {
+    fn new(findings: &'f [Finding], new_ids: &BTreeSet<&str>) -> Self {
+        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut all = Vec::with_capacity(findings.len());
+        for (i, f) in findings.iter().enumerate() {
             for id in f.subjects() {
-                by_id.entry(id).or_default().push(f);
+                by_id.entry(id).or_default().push(i);
             }
+            all.push(About { finding: f, new: new_ids.contains(f.id().as_str()) });
         }
-        BySubject(by_id)
+        BySubject(by_id, all)
     }
 
-    fn about(&self, id: &str) -> impl Iterator<Item = &'f Finding> + '_ {
-        self.0.get(id).into_iter().flatten().copied()
+    fn about(&self, id: &str) -> impl Iterator<Item = &About<'f>> + '_ {
+        self.0.get(id).into_iter().flatten().map(|i| &self.1[*i])
     }
 }
 
 impl Estate {
-    pub(crate) fn build(audited: &[&Audited], findings: &[Finding]) -> Self {
-        let by_subject = BySubject::new(findings);
+    /// The estate of the audited scopes, coloured by `findings` (the counted ones); `new_ids`
+    /// are the ids of those new since the previous run.
+    pub(crate) fn build(audited: &[&Audited], findings: &[Finding], new_ids: &BTreeSet<&str>) -> Self {
+        let by_subject = BySubject::new(findings, new_ids);
         let mut estate = EstateBuilder::default();
         for a in audited {
             estate.audited_vpcs(&a.observed);
@@ -189,11 +203,11 @@ impl EstateBuilder {
         for c in &s.connections {
             *by_account.entry(&c.account).or_default().entry(c.state.as_str().to_string()).or_default() += 1;
         }
-        let about_service: Vec<&Finding> = by_subject.about(&s.id).collect();
+        let about_service: Vec<&About> = by_subject.about(&s.id).collect();
         let consumers = by_account
             .into_iter()
             .map(|(account, connections)| {
-                let about_account = about_service.iter().copied().filter(|f| f.subjects().contains(&account));
+                let about_account = about_service.iter().copied().filter(|a| a.finding.subjects().contains(&account));
                 EstateConsumer { account: account.to_string(), connections, health: Health::of(about_account) }
             })
             .collect();
@@ -203,7 +217,7 @@ impl EstateBuilder {
             region: o.region.clone(),
             acceptance_required: s.acceptance_required,
             consumers,
-            health: Health::of(about_service.iter().copied().filter(|f| f.resource() == s.id)),
+            health: Health::of(about_service.iter().copied().filter(|a| a.finding.resource() == s.id)),
         });
     }
 }

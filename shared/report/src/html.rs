@@ -1,6 +1,7 @@
-//! The report as one self-contained HTML page: the summary by severity, the scopes, an SVG
-//! drawing of the estate, the findings and the remediation. Inline CSS only: no script, no
-//! font, no image is loaded from anywhere.
+//! The report as one self-contained HTML page. It leads with what changed since the previous
+//! run (new and resolved findings), then the summary by severity, the scopes, an SVG drawing of
+//! the estate, the findings with their age, the waived ones apart, and the remediation. Inline
+//! CSS only: no script, no font, no image is loaded from anywhere.
 //!
 //! Written with `maud`: the page is checked when the crate compiles, and every value is
 //! escaped unless marked otherwise — only the stylesheet and the drawing (SVG that the layout
@@ -8,7 +9,8 @@
 use maud::{html as page, Markup, PreEscaped, DOCTYPE};
 
 use super::drawing::severity_colour;
-use super::{change_and_pcx, severity_name, svg, Report, ScopeState, ScopeStatus};
+use super::history::{age, Status};
+use super::{change_and_pcx, severity_name, svg, waiver_text, Report, ReportFinding, ScopeState, ScopeStatus};
 use vpcwarden_core::domain::Severity;
 
 const STYLE: &str = r#"
@@ -23,10 +25,15 @@ th, td { border: 1px solid #e5e7eb; padding: .35rem .5rem; text-align: left; ver
 th { background: #f9fafb; } code { font-size: .85rem; }
 .sev { color: #fff; border-radius: .25rem; padding: 0 .35rem; font-size: .8rem; white-space: nowrap; }
 .failed { background: #fef2f2; } .banner { background: #fef2f2; border: 1px solid #fecaca; padding: .6rem 1rem; border-radius: .4rem; }
-#estate { overflow: auto; border: 1px solid #e5e7eb; border-radius: .5rem; padding: .5rem; max-height: 80vh; }
+#estate { overflow-x: hidden; overflow-y: auto; border: 1px solid #e5e7eb; border-radius: .5rem; padding: .5rem; max-height: 80vh; }
 .legend span { display: inline-block; margin-right: 1rem; font-size: .85rem; }
 .legend i { display: inline-block; width: 1.6rem; height: .25rem; vertical-align: middle; margin-right: .3rem; }
 .note { color: #4b5563; font-size: .9rem; }
+.new { background: #1d4ed8; color: #fff; border-radius: .25rem; padding: 0 .35rem; font-size: .75rem; font-weight: 700; }
+.changes .card { color: #111827; border: 1px solid #e5e7eb; background: #f9fafb; }
+.changes .card.up { border-color: #1d4ed8; } .changes .card.down { border-color: #16a34a; }
+tr.resolved td { color: #166534; } .waived td { color: #4b5563; }
+#estate svg { max-width: 100%; height: auto; display: block; margin: 0 auto; }
 "#;
 
 fn background(colour: &str) -> String {
@@ -57,10 +64,12 @@ pub fn html(report: &Report) -> String {
                     " · schema version " (report.schema_version)
                 }
                 (failed_banner(report))
+                (changes(report))
                 (summary(report))
                 (scopes(&report.scope.scopes))
                 (estate(report))
                 (findings(report))
+                (waived(report))
                 (remediation(report))
                 p.note { "vpcwarden drift-auditor · JSON schema version " (report.schema_version) }
             }
@@ -78,6 +87,38 @@ fn failed_banner(report: &Report) -> Markup {
                 @for (i, s) in failed.iter().enumerate() {
                     @if i > 0 { "; " }
                     (s.account) " / " (s.region) ": " (s.error.as_deref().unwrap_or(""))
+                }
+            }
+        }
+    }
+}
+
+/// What changed since each scope's previous run, first: the new findings (worst first) and the
+/// resolved ones.
+fn changes(report: &Report) -> Markup {
+    let s = &report.summary;
+    let new: Vec<&ReportFinding> = report.findings.iter().filter(|f| f.status == Status::New).collect();
+    page! {
+        h2 { "What changed since the last run" }
+        div.cards.changes #changes {
+            div.card.up { span.n { (s.new) } "new" }
+            div.card.down { span.n { (s.resolved) } "resolved" }
+            div.card { span.n { (s.waived) } "waived" }
+        }
+        @if !new.is_empty() || !report.resolved.is_empty() {
+            table #changed {
+                tr { th { "" } th { "severity" } th { "code" } th { "resource" } th { "account / region" } th { "since" } }
+                @for f in &new {
+                    tr {
+                        td { span.new { "NEW" } } td { (badge(f.severity)) } td { code { (f.code.as_str()) } }
+                        td { code { (f.resource) } } td { (f.account) " / " (f.region) } td { (f.first_seen) }
+                    }
+                }
+                @for r in &report.resolved {
+                    tr.resolved {
+                        td { "resolved" } td { "–" } td { code { (r.code) } } td { code { (r.resource) } }
+                        td { (r.account) " / " (r.region) } td { (r.first_seen) " → " (r.resolved_at) }
+                    }
                 }
             }
         }
@@ -139,7 +180,8 @@ fn legend() -> Markup {
             (line(severity_colour(Severity::Critical), "critical"))
             (line(severity_colour(Severity::Medium), "medium"))
             (line(severity_colour(Severity::Low), "low"))
-            " · blue boxes: audited VPCs, grey: peers, yellow: endpoint services, white: consumer accounts"
+            " · blue boxes: audited VPCs, grey: peers, yellow: endpoint services, white: consumer accounts; "
+            "small boxes on the lines: peering connections; NEW: a finding new since the last run"
         }
     }
 }
@@ -167,7 +209,7 @@ fn findings(report: &Report) -> Markup {
         } @else {
             table #findings {
                 tr {
-                    th { "severity" } th { "code" } th { "resource" } th { "account / region" }
+                    th { "severity" } th { "code" } th { "resource" } th { "account / region" } th { "open for" }
                     th { "finding" } th { "remediation" }
                 }
                 @for f in &report.findings {
@@ -176,8 +218,35 @@ fn findings(report: &Report) -> Markup {
                         td { code { (f.code.as_str()) } }
                         td { code { (f.resource) } }
                         td { (f.account) " / " (f.region) }
+                        td {
+                            @match f.status {
+                                Status::New => span.new { "NEW" },
+                                Status::Persisting => span title=(format!("first seen {}", f.first_seen)) {
+                                    (age(&f.first_seen, &report.generated_at))
+                                },
+                            }
+                        }
                         td { (f.message) }
                         td { (f.remediation) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The findings an active waiver covers: listed, never counted.
+fn waived(report: &Report) -> Markup {
+    page! {
+        @if !report.waived.is_empty() {
+            h2 { "Waived: accepted risks, counted in no total" }
+            table #waived {
+                tr { th { "severity" } th { "code" } th { "resource" } th { "account / region" } th { "finding" } th { "waiver" } }
+                @for f in &report.waived {
+                    tr.waived {
+                        td { (badge(f.severity)) } td { code { (f.code.as_str()) } } td { code { (f.resource) } }
+                        td { (f.account) " / " (f.region) } td { (f.message) }
+                        td { (f.waiver.as_ref().map(waiver_text).unwrap_or_default()) }
                     }
                 }
             }

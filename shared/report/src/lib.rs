@@ -13,18 +13,28 @@
 //! generated_at    RFC 3339 time of the audit
 //! scope           accounts, regions: what this report covers
 //!                 scopes[]: every scope of the run: account, region, status (ok|failed),
-//!                           error (failed), findings (ok), notes
-//! summary         total, by_severity {critical, high, medium, low}, by_code {every code}
-//! findings[]      code, severity, resource, account, region, message, remediation
+//!                           error (failed), findings (ok), notes, compared_with (the time of
+//!                           the previous report history compared with, if any)
+//! summary         total, by_severity {critical, high, medium, low}, by_code {every code}:
+//!                 counted findings only (not waived); new (counted findings new since the
+//!                 previous run), resolved, waived
+//! findings[]      id, code, severity, resource, account, region, message, remediation,
+//!                 status (new|persisting), first_seen, waiver (null here)
+//! waived[]        the findings an active waiver covers, as findings[], waiver set
+//! resolved[]      findings of the previous run that are gone: id, code, resource, account,
+//!                 region, first_seen, resolved_at
 //! remediation[]   change (create|delete), route_table, destination, pcx, account, region,
 //!                 outcome (planned|applied|unchanged|failed), error
 //! estate          vpcs[], peerings[], services[]: what the drawing shows
 //! ```
+pub mod asff;
 mod drawing;
 pub mod emf;
 mod estate;
+pub mod history;
 mod html;
 mod markdown;
+pub mod ocsf;
 pub mod wording;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,9 +46,11 @@ pub use emf::{emf_records, events_failed_record};
 pub use estate::{Estate, EstateConsumer, EstatePeering, EstateService, EstateVpc, Health};
 pub use html::html;
 pub use markdown::markdown;
+pub use ocsf::ocsf;
 
+use history::{compare, Previous, Resolved, Status};
 use vpcwarden_core::audit::Observed;
-use vpcwarden_core::domain::{Finding, FindingCode, Severity};
+use vpcwarden_core::domain::{Finding, FindingCode, Severity, Waiver};
 use vpcwarden_core::RouteChange;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -86,6 +98,10 @@ pub struct Audited {
     pub remedies: Vec<Remedy>,
     /// Things worth saying that are not findings (a configured service not owned here...).
     pub notes: Vec<String>,
+    /// The waiver that covers a finding, by finding id (the findings listed apart).
+    pub waived: BTreeMap<String, Waiver>,
+    /// The scope's previous run, to tell new findings from persisting ones.
+    pub previous: Previous,
 }
 
 /// The result of one scope (an account in a region).
@@ -116,6 +132,9 @@ pub struct ScopeStatus {
     pub findings: Option<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// When the previous run that history compared with was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_with: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -127,15 +146,21 @@ pub struct ReportScope {
     pub scopes: Vec<ScopeStatus>,
 }
 
-/// Counts; every severity and every code is present (zero included).
+/// Counts of the counted (not waived) findings; every severity and every code is present (zero
+/// included). `new` and `resolved` compare with the previous run, `waived` counts the findings
+/// listed apart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub total: usize,
     pub by_severity: BTreeMap<Severity, usize>,
     pub by_code: BTreeMap<FindingCode, usize>,
+    pub new: usize,
+    pub resolved: usize,
+    pub waived: usize,
 }
 
 impl Summary {
+    /// The counts of `findings`, with nothing new, resolved or waived.
     pub fn of(findings: &[Finding]) -> Self {
         let mut by_severity: BTreeMap<Severity, usize> =
             [Severity::Critical, Severity::High, Severity::Medium, Severity::Low].into_iter().map(|s| (s, 0)).collect();
@@ -144,7 +169,7 @@ impl Summary {
             *by_severity.entry(f.severity()).or_default() += 1;
             *by_code.entry(f.code()).or_default() += 1;
         }
-        Summary { total: findings.len(), by_severity, by_code }
+        Summary { total: findings.len(), by_severity, by_code, new: 0, resolved: 0, waived: 0 }
     }
 
     /// The codes found at least once, most severe first.
@@ -156,10 +181,11 @@ impl Summary {
     }
 }
 
-/// A finding as the reports show it: its code and scope, and its facts in words
-/// (`findings[]` of the JSON schema).
+/// A finding as the reports show it: its id, code and scope, its facts in words, and its
+/// history (`findings[]` and `waived[]` of the JSON schema).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReportFinding {
+    pub id: String,
     pub code: FindingCode,
     pub severity: Severity,
     pub resource: String,
@@ -167,11 +193,20 @@ pub struct ReportFinding {
     pub region: String,
     pub message: String,
     pub remediation: String,
+    pub status: Status,
+    pub first_seen: String,
+    /// The waiver that covers it (only in `waived[]`).
+    pub waiver: Option<Waiver>,
 }
 
 impl ReportFinding {
-    pub fn of(f: &Finding) -> Self {
+    /// `f` as first seen now (`generated_at`), not waived.
+    pub fn of(f: &Finding, generated_at: &str) -> Self {
         ReportFinding {
+            id: f.id(),
+            status: Status::New,
+            first_seen: generated_at.to_string(),
+            waiver: None,
             code: f.code(),
             severity: f.severity(),
             resource: f.resource(),
@@ -191,16 +226,55 @@ pub struct Report {
     pub scope: ReportScope,
     pub summary: Summary,
     pub findings: Vec<ReportFinding>,
+    pub waived: Vec<ReportFinding>,
+    pub resolved: Vec<Resolved>,
     pub remediation: Vec<Remedy>,
     pub estate: Estate,
 }
 
 fn scope_status(r: &ScopeResult) -> ScopeStatus {
-    let (status, error, findings, notes) = match &r.outcome {
-        Ok(a) => (ScopeState::Ok, None, Some(a.findings.len()), a.notes.clone()),
-        Err(e) => (ScopeState::Failed, Some(e.clone()), None, Vec::new()),
+    let (status, error, findings, notes, compared_with) = match &r.outcome {
+        Ok(a) => {
+            let counted = a.findings.iter().filter(|f| !a.waived.contains_key(&f.id())).count();
+            let compared = a.previous.generated_at().map(str::to_string);
+            (ScopeState::Ok, None, Some(counted), a.notes.clone(), compared)
+        }
+        Err(e) => (ScopeState::Failed, Some(e.clone()), None, Vec::new(), None),
     };
-    ScopeStatus { account: r.account.clone(), region: r.region.clone(), status, error, findings, notes }
+    ScopeStatus { account: r.account.clone(), region: r.region.clone(), status, error, findings, notes, compared_with }
+}
+
+/// The findings of the audited scopes as the reports show them, with their history: the
+/// counted ones, the waived ones (each most severe first, then by identity) and the resolved.
+fn judged(
+    audited: &[&Audited],
+    generated_at: &str,
+) -> (Vec<(Finding, ReportFinding)>, Vec<ReportFinding>, Vec<Resolved>) {
+    let (mut counted, mut waived, mut resolved) = (Vec::new(), Vec::new(), Vec::new());
+    for a in audited {
+        let comparison = compare(&a.previous, &a.findings, generated_at);
+        for f in &a.findings {
+            let mut shown = ReportFinding::of(f, generated_at);
+            if let Some((status, first_seen)) = comparison.seen.get(&shown.id) {
+                (shown.status, shown.first_seen) = (*status, first_seen.clone());
+            }
+            shown.waiver = a.waived.get(&shown.id).cloned();
+            if shown.waiver.is_some() {
+                waived.push((f.clone(), shown));
+            } else {
+                counted.push((f.clone(), shown));
+            }
+        }
+        resolved.extend(comparison.resolved);
+    }
+    // Most severe first, then by identity: code, account, region, resource, detail.
+    for list in [&mut counted, &mut waived] {
+        list.sort_by_cached_key(|(f, _)| (std::cmp::Reverse(f.severity()), f.identity()));
+    }
+    resolved.sort_by(|a, b| {
+        (&a.code, &a.account, &a.region, &a.resource).cmp(&(&b.code, &b.account, &b.region, &b.resource))
+    });
+    (counted, waived.into_iter().map(|(_, r)| r).collect(), resolved)
 }
 
 impl Report {
@@ -210,9 +284,13 @@ impl Report {
         let covered: Vec<&ScopeResult> =
             results.iter().filter(|r| covers.is_none_or(|(a, g)| r.account == a && r.region == g)).collect();
         let audited: Vec<&Audited> = covered.iter().filter_map(|r| r.outcome.as_deref().ok()).collect();
-        let mut findings: Vec<Finding> = audited.iter().flat_map(|a| a.findings.iter().cloned()).collect();
-        // Most severe first, then by identity: code, account, region, resource, detail.
-        findings.sort_by_cached_key(|f| (std::cmp::Reverse(f.severity()), f.identity()));
+        let (counted, waived, resolved) = judged(&audited, generated_at);
+        let findings: Vec<Finding> = counted.iter().map(|(f, _)| f.clone()).collect();
+        let new: BTreeSet<&str> =
+            counted.iter().filter(|(_, r)| r.status == Status::New).map(|(_, r)| r.id.as_str()).collect();
+        let mut summary = Summary::of(&findings);
+        (summary.new, summary.resolved, summary.waived) = (new.len(), resolved.len(), waived.len());
+        let estate = Estate::build(&audited, &findings, &new);
         let remediation = audited.iter().flat_map(|a| a.remedies.iter().cloned()).collect();
         let unique = |f: fn(&ScopeResult) -> &String| {
             let set: BTreeSet<String> = covered.iter().map(|r| f(r).clone()).collect();
@@ -226,9 +304,11 @@ impl Report {
                 regions: unique(|r| &r.region),
                 scopes: results.iter().map(scope_status).collect(),
             },
-            summary: Summary::of(&findings),
-            estate: Estate::build(&audited, &findings),
-            findings: findings.iter().map(ReportFinding::of).collect(),
+            summary,
+            estate,
+            findings: counted.into_iter().map(|(_, r)| r).collect(),
+            waived,
+            resolved,
             remediation,
         }
     }
@@ -252,6 +332,13 @@ pub fn severity_name(s: Severity) -> &'static str {
     }
 }
 
+/// A waiver as the reports show it: who accepted the risk, why, and until when.
+pub fn waiver_text(w: &Waiver) -> String {
+    let until = history::rfc3339_of(w.expires_at);
+    let scope = w.account.as_ref().map(|a| format!(" (account {a} only)")).unwrap_or_default();
+    format!("{} — accepted by {} until {until}{scope}", w.reason, w.added_by)
+}
+
 /// A route change as the remediation tables show it: what kind, and through which connection.
 fn change_and_pcx(change: &RouteChange) -> (&'static str, &str) {
     match change {
@@ -264,3 +351,7 @@ fn change_and_pcx(change: &RouteChange) -> (&'static str, &str) {
 #[cfg(test)]
 #[path = "report_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "changes_tests.rs"]
+mod changes_tests;

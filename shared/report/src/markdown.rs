@@ -1,7 +1,40 @@
 //! The report as Markdown (GitHub-flavoured tables), for tickets, chat and pull requests.
 use std::fmt::Write;
 
-use super::{change_and_pcx, severity_name, Report, ScopeState};
+use super::history::{age, Status};
+use super::{change_and_pcx, severity_name, waiver_text, Report, ScopeState};
+
+/// What changed since each scope's previous run: the new findings and the resolved ones.
+fn changes(out: &mut String, report: &Report) {
+    let s = &report.summary;
+    let _ = writeln!(out, "## What changed since the last run\n");
+    let _ = writeln!(out, "**{} new**, **{} resolved**, {} waived.\n", s.new, s.resolved, s.waived);
+    let new: Vec<_> = report.findings.iter().filter(|f| f.status == Status::New).collect();
+    if !new.is_empty() {
+        let _ = writeln!(out, "| new | severity | code | resource | account / region |\n|---|---|---|---|---|");
+        for f in new {
+            let (sev, code) = (severity_name(f.severity), f.code.as_str());
+            let _ =
+                writeln!(out, "| new | {sev} | `{code}` | `{}` | {} / {} |", cell(&f.resource), f.account, f.region);
+        }
+        let _ = writeln!(out);
+    }
+    if !report.resolved.is_empty() {
+        let _ = writeln!(out, "| resolved | code | resource | account / region | open since |\n|---|---|---|---|---|");
+        for r in &report.resolved {
+            let _ = writeln!(
+                out,
+                "| resolved | `{}` | `{}` | {} / {} | {} |",
+                r.code,
+                cell(&r.resource),
+                r.account,
+                r.region,
+                r.first_seen
+            );
+        }
+        let _ = writeln!(out);
+    }
+}
 
 /// A table cell: one line, pipes escaped.
 fn cell(text: &str) -> String {
@@ -19,6 +52,8 @@ pub fn markdown(report: &Report) -> String {
         report.scope.regions.join(", "),
         report.schema_version
     );
+
+    changes(&mut out, report);
 
     let _ = writeln!(out, "## Scopes\n\n| account | region | status | findings | detail |\n|---|---|---|---|---|");
     for s in &report.scope.scopes {
@@ -47,9 +82,33 @@ pub fn markdown(report: &Report) -> String {
     if report.findings.is_empty() {
         let _ = writeln!(out, "No findings.");
     } else {
-        let _ = writeln!(out, "| severity | code | resource | account / region | finding | remediation |");
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        let _ = writeln!(out, "| severity | code | resource | account / region | open for | finding | remediation |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
         for f in &report.findings {
+            let open = match f.status {
+                Status::New => "**new**".to_string(),
+                Status::Persisting => format!("{} (since {})", age(&f.first_seen, &report.generated_at), f.first_seen),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | `{}` | {} / {} | {open} | {} | {} |",
+                severity_name(f.severity),
+                f.code.as_str(),
+                cell(&f.resource),
+                f.account,
+                f.region,
+                cell(&f.message),
+                cell(&f.remediation)
+            );
+        }
+    }
+
+    if !report.waived.is_empty() {
+        let _ = writeln!(out, "\n## Waived (accepted risks, counted in no total)\n");
+        let _ = writeln!(out, "| severity | code | resource | account / region | finding | waiver |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for f in &report.waived {
+            let waiver = f.waiver.as_ref().map(waiver_text).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "| {} | `{}` | `{}` | {} / {} | {} | {} |",
@@ -59,7 +118,7 @@ pub fn markdown(report: &Report) -> String {
                 f.account,
                 f.region,
                 cell(&f.message),
-                cell(&f.remediation)
+                cell(&waiver)
             );
         }
     }

@@ -5,7 +5,7 @@ use vpcwarden_core::domain::{Connection, ConnectionState, LoadBalancerHealth, Ta
 use vpcwarden_core::domain::{Peering, PeeringStatus, RouteTarget, Vpc};
 use vpcwarden_core::fixtures::*;
 
-const GENERATED: &str = "2027-01-15T03:00:00Z";
+pub(crate) const GENERATED: &str = "2027-01-15T03:00:00Z";
 const SVC: &str = "vpce-svc-0123456789abcdef0";
 
 /// My hub with one managed active peering whose route is missing from one table, and an
@@ -44,7 +44,7 @@ fn observed() -> Observed {
     }
 }
 
-fn audited() -> ScopeResult {
+pub(crate) fn audited() -> ScopeResult {
     let o = observed();
     let d = Desired {
         peering_grants: vec![grant()],
@@ -71,6 +71,7 @@ fn audited() -> ScopeResult {
             observed: o,
             findings,
             notes: vec!["a note".into()],
+            ..Audited::default()
         })),
     }
 }
@@ -129,14 +130,33 @@ fn json_follows_the_versioned_schema() {
     for f in v["findings"].as_array().unwrap() {
         let mut fields: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
         fields.sort();
-        // Exactly the fields of schema version 1, no more.
-        let mut expected = ["code", "severity", "resource", "account", "region", "message", "remediation"];
+        // Exactly the fields of schema version 1, no more (the history fields are additions).
+        let mut expected = [
+            "id",
+            "code",
+            "severity",
+            "resource",
+            "account",
+            "region",
+            "message",
+            "remediation",
+            "status",
+            "first_seen",
+            "waiver",
+        ];
         expected.sort();
         assert_eq!(fields, expected, "{f}");
-        for field in expected {
-            assert!(f[field].is_string(), "{field}: {f}");
+        for field in expected.iter().filter(|f| **f != "waiver") {
+            assert!(f[*field].is_string(), "{field}: {f}");
         }
+        assert!(f["waiver"].is_null(), "counted findings carry no waiver");
+        assert_eq!(f["status"], "new", "no previous run: every finding is new");
+        assert_eq!(f["first_seen"], GENERATED);
     }
+    for (name, n) in [("new", 3), ("resolved", 0), ("waived", 0)] {
+        assert_eq!(v["summary"][name], n, "{name}");
+    }
+    assert_eq!((v["waived"].as_array().map(Vec::len), v["resolved"].as_array().map(Vec::len)), (Some(0), Some(0)));
     let f = &v["findings"][2];
     assert_eq!((f["code"].as_str(), f["severity"].as_str()), (Some("PEERING_ROUTE_MISSING"), Some("high")));
     assert_eq!(
@@ -229,13 +249,17 @@ fn dot_draws_vpcs_peerings_services_and_consumers() {
     let (dot, note) = dot(&report().estate);
     assert!(note.is_none());
     assert!(dot.starts_with("digraph estate {"));
-    assert!(dot.contains("\"vpc-req\" -> \"vpc-acc\""), "{dot}");
+    assert!(dot.contains("\"vpc-req\" -> \"connection:pcx-"), "{dot}");
     assert!(dot.contains("10.0.0.0/16"));
     assert!(dot.contains("\"#dc2626\""), "the edge is coloured by its high finding");
     assert!(dot.contains(&format!("\"consumer:{SVC}:{PEER}\" -> \"service:{SVC}\"")));
     let (svg, _) = svg(&report().estate).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(svg.contains("vpc-acc") && svg.contains("<path") || svg.contains("<line"));
+    // The page's font, never the library's serif; scaled by its viewBox, only ever down.
+    assert!(!svg.contains("Times") && svg.contains("font-family: system-ui"), "{}", &svg[..400]);
+    assert!(svg.contains("viewBox=\"0 0 ") && svg.contains("max-width: 100%"));
+    assert!(dot.contains("NEW\\n"), "a finding new since the last run is marked");
 }
 
 #[test]
@@ -261,13 +285,14 @@ fn a_large_estate_draws_the_elements_with_findings_first() {
             health: Health {
                 worst: (i == 100).then_some(Severity::High),
                 codes: if i == 100 { vec![FindingCode::PeeringRouteMissing] } else { vec![] },
+                new: i == 100,
             },
         });
     }
     let (dot, note) = dot(&estate);
     assert!(note.unwrap().contains(&format!("of {} nodes", MAX_DRAWN_NODES + 60)));
     assert!(dot.contains("pcx-00000064"), "the peering with a finding is drawn");
-    assert!(dot.matches(" -> ").count() <= MAX_DRAWN_NODES / 2);
+    assert!(dot.matches(" -> ").count() <= MAX_DRAWN_NODES, "two edges per connection drawn");
 }
 
 #[test]
@@ -326,7 +351,7 @@ fn a_mesh_of_peerings_is_drawn_with_connection_nodes_in_bounded_time() {
             requester_vpc: format!("vpc-{r:08x}"),
             accepter_vpc: format!("vpc-{a:08x}"),
             managed: true,
-            health: Health { worst: None, codes: vec![] },
+            health: Health { worst: None, codes: vec![], new: false },
         });
     }
     let (dot, _) = dot(&estate);
@@ -336,7 +361,12 @@ fn a_mesh_of_peerings_is_drawn_with_connection_nodes_in_bounded_time() {
     assert!(svg.contains("pcx-000000ef"));
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
     // Hubs and spokes keep their direct edges.
-    assert!(!super::drawing::dot(&report().estate).0.contains("connection:"));
+    // Shallow: each connection sits on the path from its requester to its accepter.
+    let (shallow, _) = super::drawing::dot(&report().estate);
+    assert!(shallow.contains("rankdir=LR"));
+    let p = &report().estate.peerings[0];
+    assert!(shallow.contains(&format!("\"{}\" -> \"connection:{}\"", p.requester_vpc, p.id)), "{shallow}");
+    assert!(shallow.contains(&format!("\"connection:{}\" -> \"{}\"", p.id, p.accepter_vpc)), "{shallow}");
 }
 
 #[test]

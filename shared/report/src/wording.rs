@@ -7,6 +7,7 @@ use vpcwarden_core::domain::{
     AllowlistKey, ConnectionState, DeadReason, Facts, LedgerKey, PeeringStatus, Requester, RouteTarget,
     SickTargetGroup, Side, VpcScope,
 };
+use vpcwarden_core::Refusal;
 
 /// What drifted, in one sentence.
 pub fn message(facts: &Facts) -> String {
@@ -56,6 +57,10 @@ fn words(facts: &Facts) -> (String, String) {
             unhealthy(service, load_balancer, target_group.as_ref())
         }
         Facts::GrantExpiring { grant, expires_in } => grant_expiring(grant, *expires_in),
+        Facts::PeeringPendingBlocked { pcx, requester, accepter_vpc, refusal } => {
+            blocked(pcx, requester, accepter_vpc, refusal)
+        }
+        Facts::WaiverExpiring { waiver, expires_in } => waiver_expiring(waiver, *expires_in),
     }
 }
 
@@ -369,7 +374,53 @@ fn grant_expiring(grant: &AllowlistKey, expires_in: i64) -> (String, String) {
                  its endpoints are disconnected when the grant goes."
             ),
         ),
+        // The audit files expiring waivers under their own code; worded alike if ever here.
+        AllowlistKey::Waiver { .. } => waiver_expiring(grant, expires_in),
     }
+}
+
+/// The check is worded as the acceptor words its refusal in the ledger (the same rule).
+fn blocked(pcx: &str, r: &Requester, accepter_vpc: &str, refusal: &Refusal) -> (String, String) {
+    let message = format!(
+        "{pcx}: the request from {} into {accepter_vpc} has a live grant but cannot be accepted: {refusal}",
+        requester(r)
+    );
+    let fix = match refusal {
+        Refusal::CidrAlreadyRouted { route_table, destination, target, .. } => format!(
+            "Remove the route {destination} -> {target} from {route_table} if it is stale, or ask account {} for \
+             another CIDR; the acceptor accepts {pcx} on its next sweep once the check passes.",
+            r.account
+        ),
+        Refusal::CidrOverlapsAccepter { .. } => format!(
+            "Overlapping VPCs cannot be routed to each other: ask account {} to peer from a VPC that does not \
+             overlap {accepter_vpc}, and reject {pcx}.",
+            r.account
+        ),
+        Refusal::CidrNotAllowed { cidr, .. } => format!(
+            "Add {cidr} to the grant's allowed_cidrs if account {} may use it; otherwise reject {pcx}.",
+            r.account
+        ),
+        Refusal::NoRequesterCidrs | Refusal::NoGrant { .. } | Refusal::GrantExpired { .. } => format!(
+            "Check the request {pcx} from account {} and the grant for it; reject it if it is not wanted.",
+            r.account
+        ),
+    };
+    (message, fix)
+}
+
+fn waiver_expiring(waiver: &AllowlistKey, expires_in: i64) -> (String, String) {
+    let key = format!("{}/{}", waiver.pk(), waiver.sk());
+    let (code, resource) = match waiver {
+        AllowlistKey::Waiver { code, resource } => (code.as_str(), resource.as_str()),
+        _ => ("?", "?"),
+    };
+    (
+        format!("the waiver of {code} on {resource} ends in {}", duration(expires_in)),
+        format!(
+            "Fix the finding before then, or review the accepted risk and extend expires_at of {key} (at most \
+             366 days from now); once it ends the finding counts again in every total and alarm."
+        ),
+    )
 }
 
 #[cfg(test)]

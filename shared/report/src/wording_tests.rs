@@ -178,6 +178,35 @@ fn an_expiring_grant_names_its_key_and_when() {
 }
 
 #[test]
+fn a_blocked_request_names_the_check_as_the_acceptor_does() {
+    let refusal = vpcwarden_core::Refusal::CidrAlreadyRouted {
+        cidr: net("10.1.0.0/16"),
+        route_table: "rtb-1".into(),
+        destination: net("10.1.0.0/16"),
+        target: "pcx-0other".into(),
+    };
+    let f = Facts::PeeringPendingBlocked {
+        pcx: PCX.into(),
+        requester: requester(),
+        accepter_vpc: "vpc-acc".into(),
+        refusal: refusal.clone(),
+    };
+    says(&message(&f), &[PCX, PEER, "vpc-acc", "live grant", &refusal.to_string()]);
+    says(&remediation(&f), &["10.1.0.0/16 -> pcx-0other", "rtb-1", "next sweep"]);
+}
+
+#[test]
+fn an_expiring_waiver_names_its_key_and_when() {
+    let waiver = AllowlistKey::Waiver {
+        code: vpcwarden_core::domain::FindingCode::EndpointServiceAutoAccept,
+        resource: SVC.into(),
+    };
+    let f = Facts::WaiverExpiring { waiver, expires_in: 3 * 24 * 3600 };
+    says(&message(&f), &["ENDPOINT_SERVICE_AUTO_ACCEPT", SVC, "3.0 days"]);
+    says(&remediation(&f), &[&format!("waiver#ENDPOINT_SERVICE_AUTO_ACCEPT/resource#{SVC}"), "366 days"]);
+}
+
+#[test]
 fn durations_read_in_hours_then_days() {
     assert_eq!(duration(0), "0 hours");
     assert_eq!(duration(25 * 3600), "25 hours");
@@ -251,6 +280,24 @@ fn every_kind() -> Vec<Facts> {
         Facts::EndpointServiceUnhealthy { service: svc(), load_balancer: "lb-1".into(), target_group: None },
         Facts::GrantExpiring {
             grant: AllowlistKey::Peering { scope: VpcScope::Vpc(vpc()), account: account() },
+            expires_in: 3600,
+        },
+        Facts::PeeringPendingBlocked {
+            pcx: pcx(),
+            requester: requester(),
+            accepter_vpc: vpc(),
+            refusal: vpcwarden_core::Refusal::CidrAlreadyRouted {
+                cidr: net("10.1.0.0/16"),
+                route_table: table(),
+                destination: net("10.1.0.0/16"),
+                target: "pcx-0other".into(),
+            },
+        },
+        Facts::WaiverExpiring {
+            waiver: AllowlistKey::Waiver {
+                code: vpcwarden_core::domain::FindingCode::EndpointServiceAutoAccept,
+                resource: svc(),
+            },
             expires_in: 3600,
         },
     ]

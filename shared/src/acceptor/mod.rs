@@ -23,11 +23,13 @@ use crate::aws::ec2::{filter, Ec2};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
 use crate::aws::Shared;
+use crate::clock::Deadline;
 use crate::config::AcceptorConfig;
 use crate::domain::peering::ACCEPTED_AT_TAG;
 use crate::domain::route::select_tables;
 use crate::domain::{LedgerAction, LedgerKey, Peering, PeeringStatus, RouteTable, RouteTarget, Side, TagFilter};
 use crate::error::{Error, Result};
+use crate::routes;
 use vpcwarden_core::RouteChange;
 
 pub const ACTOR: &str = "peering-acceptor";
@@ -198,6 +200,12 @@ impl Acceptor {
         pending.sort_by(|a, b| (a.expires_at, &a.id).cmp(&(b.expires_at, &b.id)));
         for p in pending {
             let (id, status) = (p.id.clone(), p.status.as_str().to_string());
+            if Deadline::current().is_near(routes::DEADLINE_MARGIN) {
+                let mut out = Outcome::new(&id, &status, Action::Skipped);
+                out.errors.push("not decided: the invocation was near its deadline; the next one decides it".into());
+                results.push((id, status, Ok(out)));
+                continue;
+            }
             let result = self.process(p, me, &snapshot).await;
             if let Ok(out) = &result {
                 snapshot.add_accepter_routes(out);

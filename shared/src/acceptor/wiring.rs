@@ -153,6 +153,7 @@ impl Acceptor {
 
 /// Sums up what the executor did in the connection's outcome (in a dry run: what it planned).
 fn absorb(out: &mut Outcome, executed: &[Executed]) {
+    let mut deferred = 0;
     for e in executed {
         let (route_table, destination) = (e.change.route_table(), e.change.destination());
         let route = || RouteRef { side: e.side, route_table: route_table.to_string(), destination };
@@ -165,7 +166,13 @@ fn absorb(out: &mut Outcome, executed: &[Executed]) {
             (RouteOutcome::Failed { error }, _) => {
                 out.errors.push(format!("{:?} {route_table} {destination}: {error}", e.side))
             }
+            (RouteOutcome::Deferred, _) => deferred += 1,
         }
+    }
+    if deferred > 0 {
+        // An error of the outcome: the invocation answers Retryable.Partial, and Lambda's retry
+        // or the next sweep carries them out.
+        out.errors.push(format!("{deferred} route changes not started: the invocation was near its deadline"));
     }
     // Both sides in one stable order, for answers and ledger records.
     let order = |r: &RouteRef| (r.route_table.clone(), r.destination);

@@ -22,6 +22,17 @@ pub struct Answer {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// For a stream batch: the record Lambda retries from (the first of the unit that failed),
+    /// or none when the batch was processed whole (Lambda's partial batch response).
+    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
+    pub batch_item_failures: Option<Vec<BatchItemFailure>>,
+}
+
+/// One entry of a partial batch response: a stream record's `SequenceNumber`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BatchItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -1,6 +1,6 @@
 //! What invoked the approver. Every trigger is a hint about which services (and accounts) to look
 //! at: the connections and the grants are always re-read.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -19,9 +19,10 @@ pub enum Trigger {
     /// Endpoint connection notification(s) from SNS: settle the named services (an empty set:
     /// the message named none, so settle every managed service).
     Notification { services: BTreeSet<String>, hints: Vec<Hint> },
-    /// The allowlist table's stream: per service, the accounts whose grants changed.
+    /// The allowlist table's stream: the batch as units settled one after another, in the
+    /// stream's order (consecutive records about one service are one unit).
     Grants {
-        services: BTreeMap<String, GrantChanges>,
+        units: Vec<GrantUnit>,
         /// Changes that concern no endpoint grant (peering grants), said in the answer.
         ignored: Vec<String>,
         /// Stream records about items that are not valid grants: they grant nothing.
@@ -42,6 +43,16 @@ pub struct Hint {
     pub owner: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+
+/// Consecutive records of a stream batch about one service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantUnit {
+    /// The `SequenceNumber` of the unit's first record: what a partial batch response names when
+    /// the unit fails, so that Lambda retries from there and not the records before it.
+    pub sequence: String,
+    pub service: String,
+    pub changes: GrantChanges,
 }
 
 /// Accounts whose grant for one service changed in a stream batch.
@@ -145,7 +156,7 @@ struct Keys {
 fn stream(event: Value) -> Result<Trigger> {
     let event: StreamEvent =
         serde_json::from_value(event).map_err(|e| Error::BadEvent(format!("DynamoDB stream event: {e}")))?;
-    let mut services: BTreeMap<String, GrantChanges> = BTreeMap::new();
+    let mut units: Vec<GrantUnit> = Vec::new();
     let mut ignored = Vec::new();
     let mut malformed = Vec::new();
     for record in &event.records {
@@ -158,8 +169,16 @@ fn stream(event: Value) -> Result<Trigger> {
             "REMOVE" => true,
             other => return Err(Error::BadEvent(format!("stream record {id}: unknown eventName `{other}`"))),
         };
+        let sequence = match record.change.sequence_number.as_deref() {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => return Err(Error::BadEvent(format!("stream record {id}: no dynamodb.SequenceNumber"))),
+        };
         if AllowlistKey::is_peering_pk(pk) {
             ignored.push(format!("{} {pk}/{sk}: a peering grant", record.event_name));
+            continue;
+        }
+        if AllowlistKey::is_waiver_pk(pk) {
+            ignored.push(format!("{} {pk}/{sk}: a waiver", record.event_name));
             continue;
         }
         let Ok(AllowlistKey::Endpoint { service_id: service, account }) = AllowlistKey::parse(pk, sk) else {
@@ -177,7 +196,10 @@ fn stream(event: Value) -> Result<Trigger> {
                 }
             }
         }
-        let changes = services.entry(service).or_default();
+        if units.last().is_none_or(|u| u.service != service) {
+            units.push(GrantUnit { sequence, service, changes: GrantChanges::default() });
+        }
+        let changes = &mut units.last_mut().expect("a unit for this record").changes;
         if removed {
             changes.removed.insert(account.to_string());
             let by_ttl = record
@@ -191,7 +213,7 @@ fn stream(event: Value) -> Result<Trigger> {
             changes.changed.insert(account.to_string());
         }
     }
-    Ok(Trigger::Grants { services, ignored, malformed })
+    Ok(Trigger::Grants { units, ignored, malformed })
 }
 
 #[cfg(test)]

@@ -129,38 +129,57 @@ fn a_truncated_sns_event_is_named() {
 
 #[test]
 fn stream_inserts_and_modifies_approve_and_removes_revoke() {
-    let e = json!({"Records": [
+    let mut e = json!({"Records": [
         stream_record("INSERT", &endpoint_pk(), &account_sk(), Some(grant_image(&endpoint_pk(), &account_sk())), false),
         stream_record("MODIFY", &format!("endpoint#{SVC2}"), &account_sk(), None, false),
         stream_record("REMOVE", &endpoint_pk(), "account#333333333333", None, false),
         stream_record("REMOVE", &endpoint_pk(), "account#444444444444", None, true),
     ]});
-    let Trigger::Grants { services, ignored, malformed } = parse(e).unwrap() else { panic!("grants expected") };
+    for (n, record) in e["Records"].as_array_mut().unwrap().iter_mut().enumerate() {
+        record["dynamodb"]["SequenceNumber"] = json!((n + 1).to_string());
+    }
+    let Trigger::Grants { units, ignored, malformed } = parse(e).unwrap() else { panic!("grants expected") };
     assert!(ignored.is_empty() && malformed.is_empty(), "{malformed:?}");
-    let one = &services[SVC];
-    assert_eq!(one.changed.iter().collect::<Vec<_>>(), vec![ACCT]);
-    assert_eq!(one.removed.iter().collect::<Vec<_>>(), vec!["333333333333", "444444444444"]);
-    assert_eq!(one.expired.iter().collect::<Vec<_>>(), vec!["444444444444"]);
-    assert_eq!(services[SVC2].changed.iter().collect::<Vec<_>>(), vec![ACCT]);
+    // In the stream's order: a service's records go together only while they are consecutive.
+    let services: Vec<&str> = units.iter().map(|u| u.service.as_str()).collect();
+    assert_eq!(services, [SVC, SVC2, SVC]);
+    assert_eq!(units.iter().map(|u| u.sequence.as_str()).collect::<Vec<_>>(), ["1", "2", "3"]);
+    assert_eq!(units[0].changes.changed.iter().collect::<Vec<_>>(), vec![ACCT]);
+    assert_eq!(units[1].changes.changed.iter().collect::<Vec<_>>(), vec![ACCT]);
+    let last = &units[2].changes;
+    assert_eq!(last.removed.iter().collect::<Vec<_>>(), vec!["333333333333", "444444444444"]);
+    assert_eq!(last.expired.iter().collect::<Vec<_>>(), vec!["444444444444"]);
+    assert!(last.changed.is_empty());
 }
 
 #[test]
-fn peering_grants_are_ignored_and_bad_items_reported_not_granted() {
+fn a_stream_record_without_a_sequence_number_cannot_be_reported_and_is_refused() {
+    let mut record = stream_record("INSERT", &endpoint_pk(), &account_sk(), None, false);
+    record["dynamodb"].as_object_mut().unwrap().remove("SequenceNumber");
+    let err = parse(json!({"Records": [record]})).unwrap_err();
+    assert!(err.to_string().contains("no dynamodb.SequenceNumber"), "{err}");
+}
+
+#[test]
+fn peering_grants_and_waivers_are_ignored_and_bad_items_reported_not_granted() {
     let bad_image = json!({"pk": {"S": endpoint_pk()}, "sk": {"S": account_sk()}, "max_endpoints": {"N": "-1"},
         "added_by": {"S": "alice"}, "added_at": {"N": "1"}});
     let e = json!({"Records": [
         stream_record("INSERT", "peering#*", &account_sk(), None, false),
+        stream_record("MODIFY", "waiver#ENDPOINT_SERVICE_AUTO_ACCEPT", &format!("resource#{SVC}"), None, false),
         stream_record("INSERT", "endpoint#junk", &account_sk(), None, false),
         stream_record("INSERT", &endpoint_pk(), "account#12", None, false),
         stream_record("INSERT", &endpoint_pk(), &account_sk(), Some(bad_image), false),
     ]});
-    let Trigger::Grants { services, ignored, malformed } = parse(e).unwrap() else { panic!("grants expected") };
-    assert_eq!(ignored.len(), 1);
+    let Trigger::Grants { units, ignored, malformed } = parse(e).unwrap() else { panic!("grants expected") };
+    assert_eq!(ignored.len(), 2, "a peering grant and a waiver are not the approver's: {ignored:?}");
+    assert!(ignored[1].contains("a waiver"), "{ignored:?}");
     assert_eq!(malformed.len(), 3, "{malformed:?}");
     assert!(malformed[0].contains("endpoint#junk"));
     assert!(malformed[2].contains("max_endpoints"), "{}", malformed[2]);
     // The valid key is still looked at: the table re-read decides (and skips the bad item).
-    assert!(services[SVC].changed.contains(ACCT));
+    assert_eq!(units.len(), 1);
+    assert!(units[0].service == SVC && units[0].changes.changed.contains(ACCT));
 }
 
 #[test]

@@ -17,7 +17,8 @@ use aws_config::SdkConfig;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-pub use answer::{Answer, ConnectionAnswer, FailureAnswer, ServiceAnswer};
+pub use answer::{Answer, BatchItemFailure, ConnectionAnswer, FailureAnswer, ServiceAnswer};
+pub use event::GrantUnit;
 use event::Trigger;
 
 use crate::aws::allowlist::Allowlist;
@@ -90,9 +91,9 @@ impl Approver {
         Policy { unlisted: self.config.unlisted_action, revoke_on_removal: self.config.revoke_on_removal }
     }
 
-    /// The services this run settles: owned, managed (ENDPOINT_SERVICE_IDS) and named by the
-    /// trigger. Everything skipped is said in the answer.
-    fn targets(&self, trigger: &Trigger, owned: Vec<Service>, answer: &mut Answer) -> Vec<Target> {
+    /// The services this function manages: owned, and named by ENDPOINT_SERVICE_IDS when set
+    /// (a named service this account does not own is said in the answer).
+    fn managed(&self, owned: Vec<Service>, answer: &mut Answer) -> BTreeMap<String, Service> {
         let mut managed: BTreeMap<String, Service> = BTreeMap::new();
         for service in owned {
             let wanted = self.config.endpoint_service_ids.as_ref().is_none_or(|ids| ids.contains(&service.id));
@@ -108,43 +109,57 @@ impl Approver {
                 ));
             }
         }
-        let everything = |managed: BTreeMap<String, Service>| {
-            managed
-                .into_values()
-                .map(|service| Target { service, focus: Focus::Service, expired: BTreeSet::new() })
-                .collect()
-        };
-        let pick = |id: &str, focus: Focus, expired: BTreeSet<String>, notes: &mut Vec<_>| match managed.get(id) {
-            Some(service) => Some(Target { service: service.clone(), focus, expired }),
+        managed
+    }
+
+    /// The target for service `id` when this function manages it; else a note, and `None`.
+    fn pick(&self, managed: &BTreeMap<String, Service>, id: &str, focus: Focus, answer: &mut Answer) -> Option<Target> {
+        match managed.get(id) {
+            Some(service) => Some(Target { service: service.clone(), focus, expired: BTreeSet::new() }),
             None => {
-                notes
-                    .push(format!("{id} is not an endpoint service this function manages in {}; skipped", self.region));
+                let note = format!("{id} is not an endpoint service this function manages in {}; skipped", self.region);
+                answer.notes.push(note);
                 None
             }
+        }
+    }
+
+    /// The services a sweep or a notification settles. Everything skipped is said in the answer.
+    fn targets(&self, trigger: &Trigger, managed: &BTreeMap<String, Service>, answer: &mut Answer) -> Vec<Target> {
+        let everything = || {
+            managed
+                .values()
+                .map(|service| Target { service: service.clone(), focus: Focus::Service, expired: BTreeSet::new() })
+                .collect()
         };
         match trigger {
-            Trigger::Sweep => everything(managed),
             Trigger::Notification { services, hints } => {
                 answer.hints = hints.clone();
                 if services.is_empty() {
                     answer.notes.push("the notification names no service: settling every managed service".into());
-                    return everything(managed);
+                    return everything();
                 }
-                services.iter().filter_map(|id| pick(id, Focus::Service, BTreeSet::new(), &mut answer.notes)).collect()
+                services.iter().filter_map(|id| self.pick(managed, id, Focus::Service, answer)).collect()
             }
-            Trigger::Grants { services, ignored, malformed } => {
-                answer.notes.extend(ignored.iter().map(|i| format!("{i}: not for this function")));
-                answer.malformed_grants.extend(malformed.iter().cloned());
-                services
-                    .iter()
-                    .filter_map(|(id, changes)| {
-                        let focus =
-                            Focus::Accounts { changed: changes.changed.clone(), removed: changes.removed.clone() };
-                        pick(id, focus, changes.expired.clone(), &mut answer.notes)
-                    })
-                    .collect()
-            }
+            Trigger::Sweep => everything(),
+            // Settled unit by unit (`settle_batch`).
+            Trigger::Grants { .. } => Vec::new(),
         }
+    }
+
+    /// The target of one unit of a stream batch: its service, focused on the accounts whose
+    /// grants changed.
+    fn unit_target(
+        &self,
+        unit: &GrantUnit,
+        managed: &BTreeMap<String, Service>,
+        answer: &mut Answer,
+    ) -> Option<Target> {
+        let changes = &unit.changes;
+        let focus = Focus::Accounts { changed: changes.changed.clone(), removed: changes.removed.clone() };
+        let mut target = self.pick(managed, &unit.service, focus, answer)?;
+        target.expired = changes.expired.clone();
+        Some(target)
     }
 
     /// Every grant of every target service, or an error: nothing is decided on a partial read.
@@ -264,11 +279,22 @@ pub async fn handle(event: Value, ctx: &Approver) -> Result<Value> {
         ..Answer::default()
     };
     let owned = ctx.endpoints.services().await?;
-    let targets = ctx.targets(&trigger, owned, &mut answer);
-    let result = if targets.is_empty() {
-        Ok(())
-    } else {
-        settle::settle(ctx, &trigger, &targets, &caller.partition, &mut answer).await
+    let managed = ctx.managed(owned, &mut answer);
+    let result = match &trigger {
+        Trigger::Grants { units, ignored, malformed } => {
+            answer.notes.extend(ignored.iter().map(|i| format!("{i}: not for this function")));
+            answer.malformed_grants.extend(malformed.iter().cloned());
+            settle_batch(ctx, &trigger, units, &managed, &caller.partition, &mut answer).await;
+            Ok(())
+        }
+        _ => {
+            let targets = ctx.targets(&trigger, &managed, &mut answer);
+            if targets.is_empty() {
+                Ok(())
+            } else {
+                settle::settle(ctx, &trigger, &targets, &caller.partition, &mut answer).await
+            }
+        }
     };
     for note in &answer.notes {
         tracing::info!(note = %note);
@@ -276,4 +302,30 @@ pub async fn handle(event: Value, ctx: &Approver) -> Result<Value> {
     let value = serde_json::to_value(&answer).map_err(|e| Error::Unexpected(format!("answer: {e}")))?;
     tracing::info!(answer = %value, "endpoint-approver done");
     result.map(|()| value)
+}
+
+/// A stream batch, unit after unit in the stream's order, stopping at the first that fails: the
+/// answer's `batchItemFailures` names that unit's first record, so Lambda (with
+/// `ReportBatchItemFailures`) retries from there and never the units before it. An empty list
+/// says the whole batch was processed.
+async fn settle_batch(
+    ctx: &Approver,
+    trigger: &Trigger,
+    units: &[GrantUnit],
+    managed: &BTreeMap<String, Service>,
+    partition: &str,
+    answer: &mut Answer,
+) {
+    let mut failures = Vec::new();
+    for unit in units {
+        let Some(target) = ctx.unit_target(unit, managed, answer) else { continue };
+        if let Err(e) = settle::settle(ctx, trigger, std::slice::from_ref(&target), partition, answer).await {
+            tracing::error!(service = %unit.service, sequence = %unit.sequence, error = %e,
+                "stream records not processed: Lambda retries from this one");
+            answer.errors.push(format!("{} (records from {} on): {e}", unit.service, unit.sequence));
+            failures.push(BatchItemFailure { item_identifier: unit.sequence.clone() });
+            break;
+        }
+    }
+    answer.batch_item_failures = Some(failures);
 }

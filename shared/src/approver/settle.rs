@@ -43,11 +43,11 @@ pub(super) async fn settle(
     let after = read_back(ctx, &plans, &mut errors).await;
     let failed = judge_all(ctx, &mut plans, after.as_ref(), &mut errors);
     record_failures(ctx, &failed, &mut errors).await;
-    answer.services = plans.into_iter().map(|p| p.answer).collect();
+    answer.services.extend(plans.into_iter().map(|p| p.answer));
     if errors.is_empty() {
         return Ok(());
     }
-    answer.errors = errors.iter().map(|(m, _)| m.clone()).collect();
+    answer.errors.extend(errors.iter().map(|(m, _)| m.clone()));
     Err(Error::Partial {
         failed: errors.len(),
         total: attempted.max(errors.len()),

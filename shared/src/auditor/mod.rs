@@ -2,13 +2,16 @@
 //! region), writes the reports, emits the metrics, and optionally remediates the safe drift.
 //!
 //! Every run is load the allowlist → observe each scope once (concurrently, paginated) →
-//! audit (pure) → remediate (optional, ledgered) → publish (S3, ledger, logs, metrics) →
-//! answer. A scope that cannot be observed (a role that cannot be assumed, throttled out) is
+//! audit (pure) → remediate (optional, ledgered) → compare with each scope's previous run and
+//! apply the waivers → export to Security Hub (optional) → publish (S3, ledger, the scope's
+//! `latest` pointer, logs, metrics) → answer. A scope that cannot be observed (a role that cannot be assumed, throttled out) is
 //! reported with why, and the others are still audited; the run is an error only when no scope
 //! could be audited. The CLI (`vpcwarden audit`) runs [`Auditor::run`] too.
 pub mod event;
 mod observe;
+mod publish;
 mod remediate;
+pub mod security_hub;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,21 +22,25 @@ use serde_json::Value;
 
 use crate::aws::allowlist::Allowlist;
 use crate::aws::identity::Identity;
-use crate::aws::ledger::{Ledger, ReportEntry};
-use crate::aws::s3::{Rendering, Reports};
+use crate::aws::ledger::Ledger;
+use crate::aws::s3::Reports;
+use crate::aws::securityhub::SecurityHub;
 use crate::aws::Shared;
 use crate::clock;
 use crate::config::AuditorConfig;
-use crate::domain::{FindingCode, Grant, LedgerAction, Severity};
+use crate::domain::{FindingCode, Grant, Severity};
 use crate::error::{source_chain, Error, Result};
-use crate::report::{self, Audited, Remedy, RemedyOutcome, Report, ScopeResult, ScopeStatus};
+use crate::report::history::Previous;
+use crate::report::{self, Audited, Remedy, Report, ScopeResult, ScopeStatus};
+use security_hub::HubOutcome;
 use vpcwarden_core::audit::{audit, plan_remediation, Desired};
+use vpcwarden_core::domain::{waiver_for, Finding, Waiver};
 
 pub const ACTOR: &str = "drift-auditor";
 
 /// Scopes observed at once. Each scope reads with its own bounded concurrency; EC2 throttles
 /// per account and region, so scopes do not share a request bucket.
-const SCOPES_IN_FLIGHT: usize = 4;
+pub(crate) const SCOPES_IN_FLIGHT: usize = 4;
 
 /// What one run does; the function takes it from its configuration and event, the CLI from its
 /// arguments.
@@ -78,6 +85,11 @@ pub struct Run {
     /// Said once per run (not about one scope).
     pub notes: Vec<String>,
     pub malformed_grants: Vec<String>,
+    /// The Security Hub export of each scope (`SECURITY_HUB=true`).
+    pub security_hub: Vec<HubOutcome>,
+    /// Scopes whose `latest` pointer must not move: their previous report could not be read,
+    /// or their Security Hub export failed; the next run compares (and exports) again.
+    pub held: BTreeSet<(String, String)>,
 }
 
 impl Run {
@@ -101,10 +113,11 @@ impl Run {
             .collect();
         Err(Error::Partial { failed: errors.len(), total: self.results.len(), errors, retryable: true })
     }
+}
 
-    pub fn date(&self) -> &str {
-        self.generated_at.get(..10).unwrap_or(&self.generated_at)
-    }
+/// The waiver that covers each finding at `now`, by finding id.
+fn waived(waivers: &[Waiver], findings: &[Finding], now: i64) -> BTreeMap<String, Waiver> {
+    findings.iter().filter_map(|f| waiver_for(waivers, f, now).map(|w| (f.id(), w.clone()))).collect()
 }
 
 /// Built once per process; every invocation borrows it.
@@ -131,8 +144,16 @@ pub struct Answer {
     pub findings: BTreeMap<FindingCode, usize>,
     /// The remediation changes: applied, unchanged, failed, or (dry run) planned.
     pub remediated: Vec<Remedy>,
+    /// Counted findings new since each scope's previous run, findings resolved since, and
+    /// findings an active waiver covers (counted in no total).
+    pub new: usize,
+    pub resolved: usize,
+    pub waived: usize,
     /// Where the reports were written (`s3://…`), per scope.
     pub reports: Vec<String>,
+    /// The Security Hub export of each scope, with every finding it refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_hub: Vec<HubOutcome>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -153,6 +174,11 @@ impl Auditor {
         &self.config
     }
 
+    /// The AWS partition we run in (`aws`, `aws-cn`, `aws-us-gov`): ARNs in the OCSF report.
+    pub async fn partition(&self) -> Result<String> {
+        Ok(self.identity.caller().await?.partition.clone())
+    }
+
     /// The options of an invocation: the configuration, made safer by the event if it asks.
     pub fn options(&self, request: &event::Request) -> Options {
         let mut options = Options::from_config(&self.config);
@@ -163,13 +189,14 @@ impl Auditor {
 
     /// The allowlist, all of it: nothing is audited against a partial read.
     async fn desired(&self) -> Result<(Desired, Vec<String>)> {
-        let read = self.allowlist.all_grants().await.inspect_err(|e| {
+        let read = self.allowlist.all().await.inspect_err(|e| {
             tracing::error!(error = %e, "the allowlist cannot be read: nothing is audited");
         })?;
         let mut desired = Desired {
             route_table_tag: self.config.route_table_tag.clone(),
             stale_pending: i64::from(self.config.stale_pending_hours) * 3600,
             expiry_warning: i64::from(self.config.expiry_warning_days) * 86_400,
+            waivers: read.waivers,
             ..Desired::default()
         };
         for grant in read.grants {
@@ -182,6 +209,14 @@ impl Auditor {
             tracing::error!(item = %m, "malformed allowlist item: it grants nothing");
         }
         Ok((desired, read.malformed))
+    }
+
+    /// The previous run of a scope, from its `latest` pointer (without a bucket there is none).
+    async fn previous(&self, account: &str, region: &str) -> Previous {
+        match &self.reports {
+            Some(reports) => reports.previous(account, region).await,
+            None => Previous::Unreadable("REPORT_BUCKET is not set, so no earlier report can be read".into()),
+        }
     }
 
     /// The SDK configuration acting in `account`/`region`: ours, or the audit role's, with its
@@ -266,6 +301,7 @@ impl Auditor {
         }
 
         let mut results = Vec::with_capacity(observed.len());
+        let (mut hubs, mut held) = (Vec::new(), BTreeSet::new());
         for (i, (account, region, result)) in observed.into_iter().enumerate() {
             let outcome = match result {
                 Ok(mut scope) => {
@@ -277,79 +313,37 @@ impl Auditor {
                     } else {
                         Vec::new()
                     };
-                    Ok(Box::new(Audited { observed: scope.observed, findings, remedies, notes: scope.notes }))
+                    let previous = self.previous(account, region).await;
+                    if matches!(previous, Previous::Unreachable(_)) {
+                        held.insert((account.clone(), region.clone()));
+                    }
+                    if self.config.security_hub {
+                        let hub = SecurityHub::new(aws_sdk_securityhub::Client::new(&scope.config));
+                        hubs.push((account.clone(), region.clone(), hub));
+                    }
+                    let mut notes = scope.notes;
+                    notes.extend(previous.note());
+                    let waived = waived(&desired.waivers, &findings, now);
+                    Ok(Box::new(Audited { observed: scope.observed, findings, remedies, notes, waived, previous }))
                 }
                 Err(why) => Err(why),
             };
             progress(Progress::ScopeDone { account, region, ok: outcome.is_ok() });
             results.push(ScopeResult { account: account.clone(), region: region.clone(), outcome });
         }
-        Ok(Run { generated_at, options: options.clone(), results, notes, malformed_grants })
-    }
-
-    /// Writes each scope's report to S3 (when `REPORT_BUCKET` is set) and its summary to the
-    /// ledger; the addresses written. Every scope is attempted; the first error is returned.
-    pub(crate) async fn publish(&self, run: &Run) -> Result<Vec<String>> {
-        let mut written = Vec::new();
-        let mut first_error = None;
-        for r in &run.results {
-            let report = Report::build(&run.generated_at, &run.results, Some((&r.account, &r.region)));
-            let mut location = Vec::new();
-            if let Some(reports) = &self.reports {
-                let started = std::time::Instant::now();
-                let (json, md, html) = (report.json(), report::markdown(&report), report::html(&report));
-                let elapsed_ms = started.elapsed().as_millis() as u64;
-                tracing::info!(account = %r.account, region = %r.region, elapsed_ms, "report rendered");
-                let renderings = [
-                    Rendering { extension: "json", content_type: "application/json", body: &json },
-                    Rendering { extension: "md", content_type: "text/markdown; charset=utf-8", body: &md },
-                    Rendering { extension: "html", content_type: "text/html; charset=utf-8", body: &html },
-                ];
-                match reports.put(&r.account, &r.region, run.date(), &renderings).await {
-                    Ok(uris) => location = uris,
-                    Err(e) => {
-                        tracing::error!(account = %r.account, region = %r.region, error = %e, "report not written to S3");
-                        first_error.get_or_insert(e);
-                    }
-                }
-            } else {
-                location.push("logs (REPORT_BUCKET is not set)".into());
-            }
-            let entry = ledger_entry(run, r, &report, location.clone());
-            if let Err(e) = self.ledger.record_report(&r.account, &r.region, &run.generated_at, &entry).await {
-                tracing::error!(account = %r.account, region = %r.region, error = %e, "report summary not ledgered");
-                first_error.get_or_insert(e);
-            }
-            written.extend(location.into_iter().filter(|l| l.starts_with("s3://")));
+        let mut run = Run {
+            generated_at,
+            options: options.clone(),
+            results,
+            notes,
+            malformed_grants,
+            security_hub: Vec::new(),
+            held,
+        };
+        if !hubs.is_empty() {
+            security_hub::export(&mut run, hubs, &caller.partition).await;
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(written),
-        }
-    }
-}
-
-fn ledger_entry(run: &Run, r: &ScopeResult, report: &Report, location: Vec<String>) -> ReportEntry {
-    let (status, error, remediated) = match &r.outcome {
-        Ok(a) => ("ok", None, a.remedies.iter().filter(|m| m.outcome == RemedyOutcome::Applied).count()),
-        Err(e) => ("failed", Some(e.clone()), 0),
-    };
-    ReportEntry {
-        action: LedgerAction::Report,
-        status: status.into(),
-        error,
-        dry_run: run.options.dry_run,
-        remediate: run.options.remediate,
-        total: report.summary.total,
-        by_severity: report
-            .summary
-            .by_severity
-            .iter()
-            .map(|(s, n)| (report::severity_name(*s).to_string(), *n))
-            .collect(),
-        by_code: report.summary.found_codes().into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
-        remediated,
-        report: location,
+        Ok(run)
     }
 }
 
@@ -365,7 +359,11 @@ pub fn answer(trigger: &'static str, run: &Run, report: &Report, written: Vec<St
         by_severity: report.summary.by_severity.clone(),
         findings: report.summary.found_codes().into_iter().collect(),
         remediated: report.remediation.clone(),
+        new: report.summary.new,
+        resolved: report.summary.resolved,
+        waived: report.summary.waived,
         reports: written,
+        security_hub: run.security_hub.clone(),
         notes: run.notes.clone(),
         malformed_grants: run.malformed_grants.clone(),
     }
@@ -404,5 +402,6 @@ pub async fn handle(event: Value, ctx: &Auditor) -> Result<Value> {
 
     run.some_scope_audited(&report)?;
     published?;
+    security_hub::exported(&run)?;
     Ok(value)
 }

@@ -2,7 +2,7 @@
 //! allowed principals, connections and load-balancer health, and the ledger's word on the dead
 //! connections that routes still point at. Every listing is paginated; reads within a scope run
 //! concurrently but bounded, so EC2's per-action request buckets (refilling ~20/s) are not
-//! drained by one scope; the SDK's adaptive retry absorbs the rest.
+//! drained by one scope; the SDK's standard retries absorb the rest.
 use std::collections::{BTreeSet, HashMap};
 
 use aws_config::SdkConfig;
@@ -31,6 +31,8 @@ pub(super) struct Scope {
     pub notes: Vec<String>,
     /// Every endpoint service the scope owns (whether audited or not).
     pub owned_services: Vec<String>,
+    /// The SDK configuration acting in the scope (for its Security Hub export).
+    pub config: SdkConfig,
 }
 
 pub(super) async fn scope(ctx: &Auditor, config: &SdkConfig, account: &str, region: &str) -> Result<Scope> {
@@ -70,7 +72,7 @@ pub(super) async fn scope(ctx: &Auditor, config: &SdkConfig, account: &str, regi
         ledger_accepted,
         holds_allowlist: false,
     };
-    Ok(Scope { observed, ec2, notes, owned_services })
+    Ok(Scope { observed, ec2, notes, owned_services, config: config.clone() })
 }
 
 /// The audited services with their principals, connections and load-balancer health. A health

@@ -43,6 +43,9 @@ fn remedy(e: Executed, account: &str, region: &str) -> Remedy {
             Some(format!("conflict: {} is now routed to {existing}; left untouched", e.change.destination())),
         ),
         RouteOutcome::Failed { error } => (RemedyOutcome::Failed, Some(error)),
+        RouteOutcome::Deferred => {
+            (RemedyOutcome::Planned, Some("not started: the run was near its deadline; the next run repairs it".into()))
+        }
     };
     Remedy { change: e.change, account: account.to_string(), region: region.to_string(), outcome, error }
 }

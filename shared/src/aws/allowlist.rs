@@ -2,8 +2,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 
-use super::grant_item::{grant_from_item, item_from_grant, Item};
-use crate::domain::{AllowlistKey, EndpointGrant, Grant, PeeringGrant, VpcScope};
+use super::grant_item::{entry_from_item, grant_from_item, item_from_grant, item_from_waiver, Entry, Item};
+use crate::domain::{AllowlistKey, EndpointGrant, Grant, PeeringGrant, VpcScope, Waiver};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug)]
@@ -23,6 +23,14 @@ impl<T> Default for Read<T> {
     fn default() -> Self {
         Read { grants: Vec::new(), malformed: Vec::new() }
     }
+}
+
+/// The whole table: grants, waivers, and the malformed items skipped on the way.
+#[derive(Debug, Default)]
+pub struct Contents {
+    pub grants: Vec<Grant>,
+    pub waivers: Vec<Waiver>,
+    pub malformed: Vec<String>,
 }
 
 impl Allowlist {
@@ -106,19 +114,39 @@ impl Allowlist {
         Ok(read)
     }
 
-    /// Every grant in the table (Scan, strongly consistent, all pages), for listing.
-    pub async fn all_grants(&self) -> Result<Read<Grant>> {
+    /// Every item in the table (Scan, strongly consistent, all pages): what the auditor judges
+    /// against, and what the CLI lists.
+    pub async fn all(&self) -> Result<Contents> {
         let mut pages =
             self.client.scan().table_name(&self.table).consistent_read(true).into_paginator().items().send();
-        let mut read = Read::default();
+        let mut read = Contents::default();
         while let Some(item) = pages.next().await {
             let item = item.map_err(|e| Error::aws("Scan", e))?;
-            match grant_from_item(&item) {
-                Ok(g) => read.grants.push(g),
+            match entry_from_item(&item) {
+                Ok(Entry::Grant(g)) => read.grants.push(g),
+                Ok(Entry::Waiver(w)) => read.waivers.push(w),
                 Err(why) => read.malformed.push(why),
             }
         }
         Ok(read)
+    }
+
+    /// Every grant in the table (see [`Allowlist::all`]), for listing.
+    pub async fn all_grants(&self) -> Result<Read<Grant>> {
+        let all = self.all().await?;
+        Ok(Read { grants: all.grants, malformed: all.malformed })
+    }
+
+    /// Writes (or replaces) a waiver, for the CLI.
+    pub async fn put_waiver(&self, waiver: &Waiver) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_from_waiver(waiver)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::aws("PutItem", e))
     }
 
     /// Deletes the grant at `key`; `false` when there was none.

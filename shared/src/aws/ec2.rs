@@ -1,5 +1,6 @@
 //! EC2 adapter: peering connections, VPCs and route tables in and out of domain types.
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use aws_sdk_ec2::types::{Filter, PeeringConnectionOptionsRequest, Tag};
 use aws_sdk_ec2::Client;
@@ -8,10 +9,27 @@ use ipnet::IpNet;
 
 use crate::domain::{Peering, PeeringStatus, Route, RouteTable, RouteTarget, Side, Vpc, VpcSide};
 use crate::error::{Error, Result};
+use crate::routes::{Pacer, MUTATING};
+use vpcwarden_core::RouteChange;
 
+/// An adapter for one account and region. Its clones share the pace of the route calls: EC2's
+/// request buckets are per account, region and action, and so are the pacers.
 #[derive(Clone, Debug)]
 pub struct Ec2 {
     client: Client,
+    pacers: Arc<RoutePacers>,
+}
+
+#[derive(Debug)]
+struct RoutePacers {
+    create: Pacer,
+    delete: Pacer,
+}
+
+/// Route calls are not retried by the SDK: the route executor retries them at its pacer's pace
+/// (a throttle is news for the pacer, which an SDK retry would hide).
+fn without_sdk_retries() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled())
 }
 
 pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
@@ -35,7 +53,16 @@ pub enum CreateOutcome {
 
 impl Ec2 {
     pub fn new(client: Client) -> Self {
-        Ec2 { client }
+        let pacers = RoutePacers { create: Pacer::new(MUTATING), delete: Pacer::new(MUTATING) };
+        Ec2 { client, pacers: Arc::new(pacers) }
+    }
+
+    /// The pace of the action that carries out `change`.
+    pub(crate) fn pacer(&self, change: &RouteChange) -> &Pacer {
+        match change {
+            RouteChange::Delete { .. } => &self.pacers.delete,
+            _ => &self.pacers.create,
+        }
     }
 
     /// One connection by id; `None` when AWS no longer knows it.
@@ -149,7 +176,7 @@ impl Ec2 {
             IpNet::V4(_) => req.destination_cidr_block(destination.to_string()),
             IpNet::V6(_) => req.destination_ipv6_cidr_block(destination.to_string()),
         };
-        match req.send().await {
+        match req.customize().config_override(without_sdk_retries()).send().await {
             Ok(_) => Ok(CreateOutcome::Created),
             Err(e) if e.code() == Some("RouteAlreadyExists") => {
                 let tables = self.route_tables(vec![filter("route-table-id", [route_table])]).await?;
@@ -167,7 +194,7 @@ impl Ec2 {
             IpNet::V4(_) => req.destination_cidr_block(destination.to_string()),
             IpNet::V6(_) => req.destination_ipv6_cidr_block(destination.to_string()),
         };
-        match req.send().await {
+        match req.customize().config_override(without_sdk_retries()).send().await {
             Ok(_) => Ok(true),
             Err(e) if e.code() == Some("InvalidRoute.NotFound") => Ok(false),
             Err(e) => Err(Error::aws("DeleteRoute", e)),

@@ -1,13 +1,21 @@
-//! The one DynamoDB mapping of grants (DESIGN.md "Allowlist"), used by the functions and the CLI.
+//! The one DynamoDB mapping of allowlist items (DESIGN.md "Allowlist"): grants and waivers, used
+//! by the functions and the CLI.
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::cidr::parse_cidr;
-use crate::domain::{AllowlistKey, EndpointGrant, Grant, PeeringGrant};
+use crate::domain::{AllowlistKey, EndpointGrant, Grant, PeeringGrant, Waiver};
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// What an allowlist item holds: a grant, or a waiver (an accepted risk).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Grant(Grant),
+    Waiver(Waiver),
+}
 
 /// The item as stored; every optional attribute may be absent.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -26,6 +34,11 @@ struct GrantItem {
     note: Option<String>,
     added_by: Option<String>,
     added_at: Option<i64>,
+    /// Waivers only: why the risk is accepted, and (optionally) the one account it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
 }
 
 /// `pk/sk` of an item, for naming it in errors even when the rest is malformed.
@@ -34,18 +47,63 @@ pub(crate) fn item_key(item: &Item) -> String {
     format!("{}/{}", s("pk"), s("sk"))
 }
 
-/// Decodes and validates one allowlist item. A malformed item never grants anything: the
-/// error names the item and what is wrong with it.
-pub fn grant_from_item(item: &Item) -> Result<Grant, String> {
+/// Decodes and validates one allowlist item. A malformed item never grants (or waives)
+/// anything: the error names the item and what is wrong with it.
+pub fn entry_from_item(item: &Item) -> Result<Entry, String> {
     let key = item_key(item);
     let raw: GrantItem = serde_dynamo::from_item(item.clone()).map_err(|e| format!("allowlist item {key}: {e}"))?;
     decode(raw).map_err(|why| format!("allowlist item {key}: {why}"))
 }
 
-fn decode(raw: GrantItem) -> Result<Grant, String> {
+/// [`entry_from_item`], for the readers of grants only: a waiver grants nothing.
+pub fn grant_from_item(item: &Item) -> Result<Grant, String> {
+    match entry_from_item(item)? {
+        Entry::Grant(g) => Ok(g),
+        Entry::Waiver(_) => Err(format!("allowlist item {}: a waiver, not a grant", item_key(item))),
+    }
+}
+
+fn decode(raw: GrantItem) -> Result<Entry, String> {
     let key = AllowlistKey::parse(&raw.pk, &raw.sk)?;
-    let added_by = raw.added_by.filter(|s| !s.is_empty()).ok_or("added_by (S) is required")?;
+    let added_by = raw.added_by.clone().filter(|s| !s.is_empty()).ok_or("added_by (S) is required")?;
     let added_at = raw.added_at.ok_or("added_at (N, epoch seconds) is required")?;
+    if let AllowlistKey::Waiver { code, resource } = key {
+        return decode_waiver(raw, code, resource, added_by, added_at).map(Entry::Waiver);
+    }
+    if raw.reason.is_some() || raw.account.is_some() {
+        return Err("reason and account apply to waivers only".into());
+    }
+    decode_grant(raw, key, added_by, added_at).map(Entry::Grant)
+}
+
+/// A waiver is decoded with the rigour of a grant: every rule of [`Waiver::problem`], and no
+/// attribute of a grant.
+fn decode_waiver(
+    raw: GrantItem,
+    code: crate::domain::FindingCode,
+    resource: String,
+    added_by: String,
+    added_at: i64,
+) -> Result<Waiver, String> {
+    if !raw.allowed_cidrs.is_empty() || raw.dns_resolution.is_some() || raw.max_endpoints.is_some() {
+        return Err("allowed_cidrs, dns_resolution and max_endpoints apply to grants only".into());
+    }
+    let waiver = Waiver {
+        code,
+        resource,
+        account: raw.account,
+        reason: raw.reason.ok_or("reason (S) is required")?,
+        expires_at: raw.expires_at.ok_or("expires_at (N, epoch seconds) is required: a waiver must end")?,
+        added_by,
+        added_at,
+    };
+    match waiver.problem() {
+        Some(why) => Err(why),
+        None => Ok(waiver),
+    }
+}
+
+fn decode_grant(raw: GrantItem, key: AllowlistKey, added_by: String, added_at: i64) -> Result<Grant, String> {
     match key {
         AllowlistKey::Peering { scope, account } => {
             if raw.max_endpoints.is_some() {
@@ -85,6 +143,7 @@ fn decode(raw: GrantItem) -> Result<Grant, String> {
                 added_at,
             }))
         }
+        AllowlistKey::Waiver { .. } => Err("a waiver key holds no grant".into()),
     }
 }
 
@@ -114,6 +173,21 @@ pub fn item_from_grant(grant: &Grant) -> Item {
         },
     };
     serde_dynamo::to_item(raw).expect("a grant item always serialises")
+}
+
+pub fn item_from_waiver(w: &Waiver) -> Item {
+    let key = w.key();
+    let raw = GrantItem {
+        pk: key.pk(),
+        sk: key.sk(),
+        expires_at: Some(w.expires_at),
+        added_by: Some(w.added_by.clone()),
+        added_at: Some(w.added_at),
+        reason: Some(w.reason.clone()),
+        account: w.account.clone(),
+        ..Default::default()
+    };
+    serde_dynamo::to_item(raw).expect("a waiver item always serialises")
 }
 
 #[cfg(test)]

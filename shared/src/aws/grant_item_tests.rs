@@ -88,3 +88,58 @@ fn malformed_items_are_named_and_grant_nothing() {
         assert!(err.starts_with("allowlist item "), "{err}");
     }
 }
+
+fn waiver_pairs() -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        ("pk", s("waiver#ENDPOINT_SERVICE_WILDCARD_PRINCIPAL")),
+        ("sk", s("resource#vpce-svc-0123456789abcdef0")),
+        ("reason", s("public data service, CHG-42")),
+        ("expires_at", n("1730000000")),
+        ("added_by", s("alice")),
+        ("added_at", n("1700000000")),
+    ]
+}
+
+#[test]
+fn decodes_a_waiver_and_round_trips_it() {
+    let Entry::Waiver(w) = entry_from_item(&item(&waiver_pairs())).unwrap() else { panic!("waiver expected") };
+    assert_eq!(w.code, crate::domain::FindingCode::EndpointServiceWildcardPrincipal);
+    assert_eq!((w.resource.as_str(), w.account.as_deref()), ("vpce-svc-0123456789abcdef0", None));
+    assert_eq!((w.reason.as_str(), w.expires_at), ("public data service, CHG-42", 1_730_000_000));
+    assert_eq!(entry_from_item(&item_from_waiver(&w)).unwrap(), Entry::Waiver(w.clone()));
+    let scoped = [waiver_pairs(), vec![("account", s("222222222222"))]].concat();
+    let Entry::Waiver(w) = entry_from_item(&item(&scoped)).unwrap() else { panic!("waiver expected") };
+    assert_eq!(w.account.as_deref(), Some("222222222222"));
+    // A reader of grants is told it is a waiver, and grants nothing.
+    assert!(grant_from_item(&item(&waiver_pairs())).unwrap_err().contains("a waiver, not a grant"));
+}
+
+#[test]
+fn malformed_waivers_are_named_and_waive_nothing() {
+    let without = |name: &str| waiver_pairs().into_iter().filter(|(k, _)| *k != name).collect::<Vec<_>>();
+    let with = |extra: (&'static str, AttributeValue)| [waiver_pairs(), vec![extra]].concat();
+    let replaced = |name: &'static str, v: AttributeValue| {
+        waiver_pairs().into_iter().map(|(k, old)| (k, if k == name { v.clone() } else { old })).collect::<Vec<_>>()
+    };
+    let cases: Vec<(Vec<(&str, AttributeValue)>, &str)> = vec![
+        (without("expires_at"), "a waiver must end"),
+        (without("reason"), "reason (S) is required"),
+        (replaced("reason", s("  ")), "must not be blank"),
+        (without("added_by"), "added_by"),
+        (replaced("expires_at", n("1800000000")), "366 days"),
+        (replaced("expires_at", n("1600000000")), "later than added_at"),
+        (replaced("pk", s("waiver#NO_SUCH_CODE")), "no finding code"),
+        (replaced("sk", s("account#222222222222")), "resource#<resource id>"),
+        (with(("account", s("12"))), "12 digits"),
+        (with(("max_endpoints", n("2"))), "apply to grants only"),
+        (with(("allowed_cidrs", AttributeValue::Ss(vec!["10.0.0.0/8".into()]))), "apply to grants only"),
+    ];
+    for (pairs, expected) in cases {
+        let err = entry_from_item(&item(&pairs)).unwrap_err();
+        assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+        assert!(err.starts_with("allowlist item "), "{err}");
+    }
+    // And a grant does not take a waiver's attributes.
+    let err = grant_from_item(&item(&[base("peering#*"), vec![("reason", s("x"))]].concat())).unwrap_err();
+    assert!(err.contains("apply to waivers only"), "{err}");
+}

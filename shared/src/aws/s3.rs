@@ -1,8 +1,20 @@
-//! S3 adapter: the report objects, at `REPORT_PREFIX/<account>/<region>/<date>/report.<ext>`.
+//! S3 adapter: the report objects of each run, named by the run's time, and one `latest` pointer
+//! per scope naming the newest run's report, which history reads back the next night:
+//!
+//! ```text
+//! <REPORT_PREFIX>/<account>/<region>/<run time>/report.{json,md,html,ocsf.json}
+//! <REPORT_PREFIX>/<account>/<region>/latest.json
+//! ```
+//!
+//! The run time is the run's RFC 3339 time without colons (`2027-01-15T030000.123456789Z`): date
+//! first, so a listing is in run order, and two runs of one day never share a key.
+use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::report::history::Previous;
 
 #[derive(Clone, Debug)]
 pub struct Reports {
@@ -18,15 +30,32 @@ pub struct Rendering<'a> {
     pub body: &'a str,
 }
 
-/// `<prefix>/<account>/<region>/<date>/report.<extension>` (no leading `/` when the prefix is
-/// empty).
-pub(crate) fn report_key(prefix: &str, account: &str, region: &str, date: &str, extension: &str) -> String {
-    let key = format!("{account}/{region}/{date}/report.{extension}");
+/// What a scope's `latest.json` says: the newest run whose history is complete, and where its
+/// JSON report lies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Latest {
+    pub generated_at: String,
+    /// The key of the run's `report.json` in the same bucket.
+    pub report: String,
+}
+
+/// `<prefix>/<path>`, or `<path>` when the prefix is empty.
+fn under(prefix: &str, path: String) -> String {
     if prefix.is_empty() {
-        key
+        path
     } else {
-        format!("{prefix}/{key}")
+        format!("{prefix}/{path}")
     }
+}
+
+/// `<prefix>/<account>/<region>/<run time>/report.<extension>`.
+pub(crate) fn report_key(prefix: &str, account: &str, region: &str, generated_at: &str, extension: &str) -> String {
+    under(prefix, format!("{account}/{region}/{}/report.{extension}", generated_at.replace(':', "")))
+}
+
+/// `<prefix>/<account>/<region>/latest.json`.
+pub(crate) fn latest_key(prefix: &str, account: &str, region: &str) -> String {
+    under(prefix, format!("{account}/{region}/latest.json"))
 }
 
 impl Reports {
@@ -38,31 +67,87 @@ impl Reports {
         &self.bucket
     }
 
-    /// Writes every rendering of one scope's report; their `s3://` addresses.
+    /// Writes every rendering of one scope's report for the run of `generated_at`; their
+    /// `s3://` addresses, in the order given.
     pub async fn put(
         &self,
         account: &str,
         region: &str,
-        date: &str,
+        generated_at: &str,
         renderings: &[Rendering<'_>],
     ) -> Result<Vec<String>> {
         // The renderings are independent objects: written concurrently, one round trip in all.
         let puts = renderings.iter().map(|r| {
-            let key = report_key(&self.prefix, account, region, date, r.extension);
-            let put = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .content_type(r.content_type)
-                .body(ByteStream::from(r.body.as_bytes().to_vec()))
-                .send();
+            let key = report_key(&self.prefix, account, region, generated_at, r.extension);
             async move {
-                put.await.map_err(|e| Error::aws("PutObject", e))?;
+                self.put_object(&key, r.content_type, r.body).await?;
                 Ok::<_, Error>(format!("s3://{}/{key}", self.bucket))
             }
         });
         futures::future::try_join_all(puts).await
+    }
+
+    /// Points the scope's `latest.json` at the run of `generated_at` (whose report is written).
+    pub async fn set_latest(&self, account: &str, region: &str, generated_at: &str) -> Result<()> {
+        let latest = Latest {
+            generated_at: generated_at.to_string(),
+            report: report_key(&self.prefix, account, region, generated_at, "json"),
+        };
+        let body = serde_json::to_string(&latest).map_err(|e| Error::Unexpected(format!("latest pointer: {e}")))?;
+        self.put_object(&latest_key(&self.prefix, account, region), "application/json", &body).await
+    }
+
+    /// The scope's previous run, read through its `latest.json`. Never an error: no pointer is
+    /// a first run; a pointer or report that does not parse (or is gone) cannot be compared
+    /// with; a read that fails (throttled, access denied) is [`Previous::Unreachable`], and the
+    /// caller keeps the pointer where it is so the next run compares with that run again.
+    pub async fn previous(&self, account: &str, region: &str) -> Previous {
+        let pointer = latest_key(&self.prefix, account, region);
+        let latest = match self.get_text(&pointer).await {
+            Ok(Some(text)) => text,
+            Ok(None) => return Previous::None,
+            Err(e) => return Previous::Unreachable(format!("s3://{}/{pointer} cannot be read: {e}", self.bucket)),
+        };
+        let latest: Latest = match serde_json::from_str(&latest) {
+            Ok(l) => l,
+            Err(e) => {
+                return Previous::Unreadable(format!("s3://{}/{pointer} is not a latest pointer: {e}", self.bucket))
+            }
+        };
+        match self.get_text(&latest.report).await {
+            Ok(Some(json)) => Previous::from_report(&json),
+            Ok(None) => Previous::Unreadable(format!(
+                "the previous report s3://{}/{} (named by {pointer}) is gone",
+                self.bucket, latest.report
+            )),
+            Err(e) => Previous::Unreachable(format!("s3://{}/{} cannot be read: {e}", self.bucket, latest.report)),
+        }
+    }
+
+    async fn put_object(&self, key: &str, content_type: &str, body: &str) -> Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await
+            .map_err(|e| Error::aws("PutObject", e))?;
+        Ok(())
+    }
+
+    /// An object as text; `None` when there is no such key.
+    async fn get_text(&self, key: &str) -> Result<Option<String>> {
+        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(GetObjectError::is_no_such_key) => return Ok(None),
+            Err(e) => return Err(Error::aws("GetObject", e)),
+        };
+        let bytes = out.body.collect().await.map_err(|e| Error::Unexpected(format!("reading s3 {key}: {e}")))?;
+        String::from_utf8(bytes.into_bytes().to_vec())
+            .map(Some)
+            .map_err(|_| Error::Unexpected(format!("s3 {key} is not UTF-8")))
     }
 }
 
@@ -73,12 +158,18 @@ mod tests {
     #[test]
     fn keys_follow_the_contract() {
         assert_eq!(
-            report_key("nightly", "111111111111", "us-east-1", "2027-01-15", "html"),
-            "nightly/111111111111/us-east-1/2027-01-15/report.html"
+            report_key("nightly", "111111111111", "us-east-1", "2027-01-15T03:00:00.123Z", "html"),
+            "nightly/111111111111/us-east-1/2027-01-15T030000.123Z/report.html"
         );
         assert_eq!(
-            report_key("", "111111111111", "eu-west-1", "2027-01-15", "md"),
-            "111111111111/eu-west-1/2027-01-15/report.md"
+            report_key("", "111111111111", "eu-west-1", "2027-01-15T03:00:00Z", "ocsf.json"),
+            "111111111111/eu-west-1/2027-01-15T030000Z/report.ocsf.json"
         );
+        assert_eq!(latest_key("nightly", "111111111111", "us-east-1"), "nightly/111111111111/us-east-1/latest.json");
+        assert_eq!(latest_key("", "111111111111", "us-east-1"), "111111111111/us-east-1/latest.json");
+        // Two runs of one day never share a key, and keys sort in run order.
+        let morning = report_key("p", "1", "r", "2027-01-15T03:00:00Z", "json");
+        let evening = report_key("p", "1", "r", "2027-01-15T21:00:00Z", "json");
+        assert!(morning < evening);
     }
 }

@@ -3,7 +3,7 @@
 //! the API calls by operation (emulator request log) next to the minimum: one Describe per
 //! resource kind and side, one CreateRoute per missing route. Then the same sweep on a fresh
 //! pair with a fifth of the CreateRoute calls throttled (`RequestLimitExceeded`), which the
-//! SDK's adaptive retry must absorb.
+//! route executor (its pacing and retries) must absorb.
 //!
 //! `VPCWARDEN_BIN_DIR=target/release cargo run -p vpcwarden-tests --bin bench-peering-acceptor [-- --write]`
 use std::collections::BTreeMap;

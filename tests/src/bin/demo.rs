@@ -124,8 +124,54 @@ async fn main() {
 
     vendor_onboarding(&stage).await;
 
-    vpcwarden_tests::demo_audit::audit_demo(&stage, std::path::Path::new("out")).await;
+    let out = std::path::Path::new("out");
+    vpcwarden_tests::demo_audit::night(
+        &stage,
+        &out.join("night-1"),
+        "drift-auditor, night 1 (nightly schedule, through the Lambda Runtime API)",
+    )
+    .await;
+    the_next_day(&stage, &hub, &requests).await;
+    vpcwarden_tests::demo_audit::night(&stage, out, "drift-auditor, night 2: compared with night 1").await;
     println!("\nDone. Run `make test` for the full suite.");
+}
+
+/// Between two nights: one finding is fixed, one drift appears, one risk is accepted.
+async fn the_next_day(stage: &Stage, hub: &SeededVpc, requests: &[(&str, String)]) {
+    heading("The next day");
+    let pcx = |label: &str| requests.iter().find(|(l, _)| l.starts_with(label)).map(|(_, p)| p.clone()).unwrap();
+    let stranger = pcx("stranger");
+    stage
+        .aws
+        .ec2(ACCOUNT, REGION)
+        .await
+        .reject_vpc_peering_connection()
+        .vpc_peering_connection_id(&stranger)
+        .send()
+        .await
+        .expect("RejectVpcPeeringConnection");
+    println!("  fixed: the network team rejects the stranger's request {stranger}");
+    let table = &hub.route_tables[2];
+    seed::add_route(&stage.aws, hub, table, "10.1.5.0/24", seed::RouteTargetSpec::InternetGateway).await;
+    println!("  drift: someone routes 10.1.5.0/24 (inside payments' 10.1.0.0/16) in {table} to an internet gateway");
+    println!("  accepted risk: analytics' blocked request is waived until its team renumbers");
+    cli(
+        stage,
+        &[
+            "waive",
+            "--code",
+            "PEERING_PENDING_BLOCKED",
+            "--resource",
+            &pcx("analytics"),
+            "--reason",
+            "analytics renumbers to 10.11.0.0/16 next sprint (NET-481)",
+            "--expires",
+            "30d",
+            "--added-by",
+            "network-team",
+        ],
+    );
+    cli(stage, &["waivers", "list"]);
 }
 
 /// Runs the `vpcwarden` CLI against the emulator, echoing the command and its output.

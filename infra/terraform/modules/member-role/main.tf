@@ -42,41 +42,33 @@ locals {
         }]
       },
     ]
-    audit = concat(
-      [
-        {
-          sid = "Describe"
-          actions = [
-            "ec2:DescribeVpcs",
-            "ec2:DescribeVpcPeeringConnections",
-            "ec2:DescribeRouteTables",
-            "ec2:DescribeVpcEndpointServiceConfigurations",
-            "ec2:DescribeVpcEndpointServicePermissions",
-            "ec2:DescribeVpcEndpointConnections",
-            "elasticloadbalancing:DescribeTargetGroups",
-            "elasticloadbalancing:DescribeTargetHealth",
-          ]
-          resources  = ["*"]
-          conditions = []
-        },
-      ],
-      # security_hub: findings go to this account's own default product, in any region audited
-      # (IAM authorises the import on the product ARN, the update on the hub).
-      var.security_hub ? [
-        {
-          sid        = "SecurityHubImport"
-          actions    = ["securityhub:BatchImportFindings"]
-          resources  = ["arn:${local.partition}:securityhub:*:${local.account_id}:product/${local.account_id}/default"]
-          conditions = []
-        },
-        {
-          sid        = "SecurityHubUpdate"
-          actions    = ["securityhub:BatchUpdateFindings"]
-          resources  = ["arn:${local.partition}:securityhub:*:${local.account_id}:hub/default"]
-          conditions = []
-        },
-      ] : [],
-    )
+    audit = concat([
+      {
+        sid = "Describe"
+        actions = [
+          "ec2:DescribeVpcs",
+          "ec2:DescribeVpcPeeringConnections",
+          "ec2:DescribeRouteTables",
+          "ec2:DescribeVpcEndpointServiceConfigurations",
+          "ec2:DescribeVpcEndpointServicePermissions",
+          "ec2:DescribeVpcEndpointConnections",
+          "elasticloadbalancing:DescribeTargetGroups",
+          "elasticloadbalancing:DescribeTargetHealth",
+        ]
+        resources  = ["*"]
+        conditions = []
+      },
+      ], var.security_hub ? [
+      {
+        sid     = "SecurityHub"
+        actions = ["securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"]
+        resources = [
+          "arn:${local.partition}:securityhub:*:${local.account_id}:product/${local.account_id}/default",
+          "arn:${local.partition}:securityhub:*:${local.account_id}:hub/default",
+        ]
+        conditions = []
+      },
+    ] : [])
   }
 
   roles = merge(

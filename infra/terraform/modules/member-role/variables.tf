@@ -61,7 +61,7 @@ variable "scope_routes_to_managed_tables" {
 }
 
 variable "security_hub" {
-  description = "When true (the deployment's security_hub), the audit role may import findings into this account's Security Hub and update them."
+  description = "When true (the deployment's security_hub), the audit role may also import this account's findings into AWS Security Hub and set their workflow."
   type        = bool
   default     = false
 }

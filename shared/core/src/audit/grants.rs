@@ -1,5 +1,5 @@
-//! The allowlist itself: grants that expire within `EXPIRY_WARNING_DAYS`. Reported by the one
-//! scope of a run that holds the allowlist, so each grant is reported once.
+//! The allowlist itself: grants and waivers that end within `EXPIRY_WARNING_DAYS`. Reported by
+//! the one scope of a run that holds the allowlist, so each is reported once.
 use super::{Desired, Findings};
 use crate::domain::{AllowlistKey, Facts};
 
@@ -15,5 +15,11 @@ pub(super) fn audit_grants(desired: &Desired, f: &mut Findings, now: i64) {
     });
     for (grant, t) in peering.chain(endpoint) {
         f.push(Facts::GrantExpiring { grant, expires_in: t - now });
+    }
+    // An expired waiver no longer waives: its finding is back in the totals, which says so.
+    for w in &desired.waivers {
+        if let Some(t) = soon(Some(w.expires_at)) {
+            f.push(Facts::WaiverExpiring { waiver: w.key(), expires_in: t - now });
+        }
     }
 }

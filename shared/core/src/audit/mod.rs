@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::domain::route::{managed_tables, routed_peerings, select_tables};
 use crate::domain::{
     Connection, EndpointGrant, Facts, Finding, LoadBalancerHealth, Peering, PeeringGrant, PeeringStatus, RouteTable,
-    Side, TagFilter, Vpc, VpcSide,
+    Side, TagFilter, Vpc, VpcSide, Waiver,
 };
 use crate::plan::{plan_cleanup, plan_routes, RouteChange};
 
@@ -39,6 +39,8 @@ pub struct Desired {
     pub stale_pending: i64,
     /// `EXPIRY_WARNING_DAYS`, in seconds.
     pub expiry_warning: i64,
+    /// Accepted risks: they change no finding, only how the reports count it.
+    pub waivers: Vec<Waiver>,
 }
 
 /// An endpoint service this scope owns, with everything the audit looks at.
@@ -163,7 +165,7 @@ pub fn audit(desired: &Desired, observed: &Observed, now: i64) -> Vec<Finding> {
     let mut f = Findings { observed, out: Vec::new() };
     let scope = Scope::new(observed);
     for p in &scope.peerings {
-        peering::audit_peering(desired, &mut f, p, now);
+        peering::audit_peering(desired, &mut f, &scope, p, now);
         routes::audit_peering_routes(desired, &mut f, &scope, p);
     }
     routes::audit_blackholes(&mut f, &scope);

@@ -1,8 +1,8 @@
 //! Peering connections as a whole, judged from the accepter's scope: requests pending without
-//! a grant or for too long, active connections without a grant, DNS resolution that differs
-//! from the grant, and CIDRs that overlap across the connection.
-use super::{Desired, Findings, PENDING_LIFETIME};
-use crate::decide::live_grant;
+//! a grant, granted but blocked, or pending for too long; active connections without a grant,
+//! DNS resolution that differs from the grant, and CIDRs that overlap across the connection.
+use super::{Desired, Findings, Scope, PENDING_LIFETIME};
+use crate::decide::{decide, live_grant, Decision};
 use crate::domain::cidr::overlaps;
 use crate::domain::{Facts, Peering, PeeringGrant, PeeringStatus, Requester};
 
@@ -14,13 +14,18 @@ fn requester(p: &Peering) -> Requester {
     }
 }
 
-pub(super) fn audit_peering(desired: &Desired, f: &mut Findings, p: &Peering, now: i64) {
+pub(super) fn audit_peering(desired: &Desired, f: &mut Findings, scope: &Scope, p: &Peering, now: i64) {
     if !f.observed.holds(&p.accepter) {
         return;
     }
     let grant = live_grant(&desired.peering_grants, p, now);
     match &p.status {
-        PeeringStatus::PendingAcceptance => pending(desired, f, p, grant, now),
+        PeeringStatus::PendingAcceptance => {
+            if grant.is_some() {
+                blocked(desired, f, scope, p, now);
+            }
+            pending(desired, f, p, grant, now)
+        }
         PeeringStatus::Active => match grant {
             None => f.push(Facts::PeeringNotAllowlisted {
                 pcx: p.id.clone(),
@@ -55,6 +60,21 @@ fn pending(desired: &Desired, f: &mut Findings, p: &Peering, grant: Option<&Peer
             pending_for,
             expires_in: (expires_at - now).max(0),
             granted: grant.is_some(),
+        });
+    }
+}
+
+/// A granted request the acceptor would still refuse, decided by the acceptor's own rule
+/// ([`decide`]) over the same managed tables of the accepter VPC: it will wait until it expires
+/// unless someone acts, and the finding says which check blocks it.
+fn blocked(desired: &Desired, f: &mut Findings, scope: &Scope, p: &Peering, now: i64) {
+    let tables = scope.tables(&p.accepter.vpc_id, desired.route_table_tag.as_ref());
+    if let Decision::Refuse { reason } = decide(p, &desired.peering_grants, &tables, now) {
+        f.push(Facts::PeeringPendingBlocked {
+            pcx: p.id.clone(),
+            requester: requester(p),
+            accepter_vpc: p.accepter.vpc_id.clone(),
+            refusal: reason,
         });
     }
 }

@@ -8,6 +8,7 @@ use super::allowlist::AllowlistKey;
 use super::fingerprint::{fingerprint, Identity};
 use super::ids::principal_account;
 use super::{ConnectionState, PeeringStatus, RouteTarget, Side, VpcScope};
+use crate::decide::Refusal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,6 +29,11 @@ macro_rules! finding_codes {
 
             pub fn as_str(self) -> &'static str {
                 match self { $(FindingCode::$variant => $code,)* }
+            }
+
+            /// The code named `name` (exactly as it is spelled in reports).
+            pub fn parse(name: &str) -> Option<FindingCode> {
+                match name { $($code => Some(FindingCode::$variant),)* _ => None }
             }
 
             pub fn severity(self) -> Severity {
@@ -54,6 +60,8 @@ finding_codes! {
     EndpointServicePrincipalUnlisted => "ENDPOINT_SERVICE_PRINCIPAL_UNLISTED", Medium;
     EndpointServiceUnhealthy => "ENDPOINT_SERVICE_UNHEALTHY", High;
     GrantExpiring => "GRANT_EXPIRING", Low;
+    PeeringPendingBlocked => "PEERING_PENDING_BLOCKED", Medium;
+    WaiverExpiring => "WAIVER_EXPIRING", Low;
 }
 
 /// The requesting side of a peering connection, as a finding names it.
@@ -156,6 +164,11 @@ pub enum Facts {
     EndpointServiceUnhealthy { service: String, load_balancer: String, target_group: Option<SickTargetGroup> },
     /// The grant stored under `grant` expires in `expires_in` seconds.
     GrantExpiring { grant: AllowlistKey, expires_in: i64 },
+    /// A pending request a live grant covers, which the acceptor's own decision refuses for
+    /// `refusal` (an overlap, a CIDR already routed, a CIDR outside the grant...).
+    PeeringPendingBlocked { pcx: String, requester: Requester, accepter_vpc: String, refusal: Refusal },
+    /// The waiver stored under `waiver` ends in `expires_in` seconds.
+    WaiverExpiring { waiver: AllowlistKey, expires_in: i64 },
 }
 
 /// One drift in one scope.
@@ -186,6 +199,8 @@ impl Facts {
             Facts::EndpointServicePrincipalUnlisted { .. } => FindingCode::EndpointServicePrincipalUnlisted,
             Facts::EndpointServiceUnhealthy { .. } => FindingCode::EndpointServiceUnhealthy,
             Facts::GrantExpiring { .. } => FindingCode::GrantExpiring,
+            Facts::PeeringPendingBlocked { .. } => FindingCode::PeeringPendingBlocked,
+            Facts::WaiverExpiring { .. } => FindingCode::WaiverExpiring,
         }
     }
 
@@ -197,7 +212,8 @@ impl Facts {
             | Facts::PeeringPendingStale { pcx, .. }
             | Facts::PeeringNotAllowlisted { pcx, .. }
             | Facts::PeeringCidrOverlap { pcx, .. }
-            | Facts::PeeringDnsDrift { pcx, .. } => pcx.clone(),
+            | Facts::PeeringDnsDrift { pcx, .. }
+            | Facts::PeeringPendingBlocked { pcx, .. } => pcx.clone(),
             Facts::PeeringRouteMissing { route_table, .. }
             | Facts::PeeringRouteBlackhole { route_table, .. }
             | Facts::PeeringRouteConflict { route_table, .. } => route_table.clone(),
@@ -209,7 +225,9 @@ impl Facts {
             | Facts::EndpointServiceWildcardPrincipal { service }
             | Facts::EndpointServicePrincipalUnlisted { service, .. }
             | Facts::EndpointServiceUnhealthy { service, .. } => service.clone(),
-            Facts::GrantExpiring { grant, .. } => format!("{}/{}", grant.pk(), grant.sk()),
+            Facts::GrantExpiring { grant: key, .. } | Facts::WaiverExpiring { waiver: key, .. } => {
+                format!("{}/{}", key.pk(), key.sk())
+            }
         }
     }
 
@@ -220,7 +238,8 @@ impl Facts {
             Facts::PeeringPendingUnlisted { pcx, requester, accepter_vpc }
             | Facts::PeeringPendingStale { pcx, requester, accepter_vpc, .. }
             | Facts::PeeringNotAllowlisted { pcx, requester, accepter_vpc }
-            | Facts::PeeringCidrOverlap { pcx, requester, accepter_vpc, .. } => {
+            | Facts::PeeringCidrOverlap { pcx, requester, accepter_vpc, .. }
+            | Facts::PeeringPendingBlocked { pcx, requester, accepter_vpc, .. } => {
                 vec![pcx, accepter_vpc, &requester.vpc, &requester.account]
             }
             Facts::PeeringRouteMissing { route_table, vpc, pcx, .. }
@@ -250,6 +269,11 @@ impl Facts {
                 AllowlistKey::Peering { scope: VpcScope::Any, account } => vec![account],
                 AllowlistKey::Peering { scope: VpcScope::Vpc(vpc), account } => vec![vpc, account],
                 AllowlistKey::Endpoint { service_id, account } => vec![service_id, account],
+                AllowlistKey::Waiver { resource, .. } => vec![resource],
+            },
+            Facts::WaiverExpiring { waiver, .. } => match waiver {
+                AllowlistKey::Waiver { resource, .. } => vec![resource.as_str()],
+                _ => Vec::new(),
             },
         };
         let mut seen = std::collections::BTreeSet::new();
@@ -287,7 +311,9 @@ impl Facts {
             | Facts::EndpointOverQuota { .. }
             | Facts::EndpointServiceAutoAccept { .. }
             | Facts::EndpointServiceWildcardPrincipal { .. }
-            | Facts::GrantExpiring { .. } => Vec::new(),
+            | Facts::GrantExpiring { .. }
+            | Facts::WaiverExpiring { .. }
+            | Facts::PeeringPendingBlocked { .. } => Vec::new(),
         }
     }
 }
@@ -342,7 +368,11 @@ mod tests {
         for code in FindingCode::ALL {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
-        assert_eq!(FindingCode::ALL.len(), 16);
+        assert_eq!(FindingCode::ALL.len(), 18);
+        for code in FindingCode::ALL {
+            assert_eq!(FindingCode::parse(code.as_str()), Some(*code));
+        }
+        assert_eq!(FindingCode::parse("peering_route_missing"), None, "spelled exactly");
         assert_eq!(FindingCode::EndpointNotAllowlisted.severity(), Severity::Critical);
     }
 

@@ -28,6 +28,9 @@ pub enum LedgerAction {
     RoutesRestored,
     /// Route changes that failed.
     RoutesFailed,
+    /// Route changes not started because the invocation was near its deadline (the next
+    /// invocation or sweep carries them out).
+    RoutesDeferred,
     /// A destination already routed elsewhere: reported, never overwritten.
     RouteConflict,
     /// An endpoint service's allowed principals were set to follow the grants.
@@ -47,7 +50,7 @@ pub enum LedgerAction {
 }
 
 /// Every action and its spelling, then the spellings older versions wrote.
-const NAMES: [(LedgerAction, &str); 16] = [
+const NAMES: [(LedgerAction, &str); 17] = [
     (LedgerAction::Accepted, "accepted"),
     (LedgerAction::Rejected, "rejected"),
     (LedgerAction::Ignored, "ignored"),
@@ -57,6 +60,7 @@ const NAMES: [(LedgerAction, &str); 16] = [
     (LedgerAction::RoutesRemoved, "routes-removed"),
     (LedgerAction::RoutesRestored, "routes-restored"),
     (LedgerAction::RoutesFailed, "routes-failed"),
+    (LedgerAction::RoutesDeferred, "routes-deferred"),
     (LedgerAction::RouteConflict, "route-conflict"),
     (LedgerAction::PrincipalsSynced, "principals-synced"),
     (LedgerAction::Report, "report"),

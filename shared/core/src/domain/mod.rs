@@ -12,6 +12,7 @@ pub mod peering;
 pub mod policy;
 pub mod route;
 pub mod vpc;
+pub mod waiver;
 
 pub use allowlist::AllowlistKey;
 pub use endpoint::{Connection, ConnectionState, Failure, LoadBalancerHealth, TargetGroupHealth};
@@ -23,3 +24,4 @@ pub use peering::{Peering, PeeringStatus, Side, VpcSide};
 pub use policy::UnlistedAction;
 pub use route::{Route, RouteTable, RouteTarget, TagFilter};
 pub use vpc::Vpc;
+pub use waiver::{waiver_for, Waiver};

@@ -182,3 +182,20 @@ fn grants_outside_the_window_or_already_expired_are_not_expiring() {
     d.endpoint_grants.push(EndpointGrant { account: THIRD.into(), expires_at: Some(NOW - 1), ..egrant() });
     assert!(run(&d, &observed()).is_empty());
 }
+
+#[test]
+fn waivers_ending_within_the_warning_window_are_reported_like_grants() {
+    let mut d = desired();
+    d.waivers = vec![
+        waiver(FindingCode::EndpointServiceAutoAccept, SVC, NOW + 3 * DAY),
+        waiver(FindingCode::PeeringRouteMissing, "rtb-a1", NOW + 30 * DAY), // outside the window
+        waiver(FindingCode::EndpointServiceWildcardPrincipal, SVC, NOW - 1), // already ended
+    ];
+    let f = run(&d, &observed());
+    let key = AllowlistKey::Waiver { code: FindingCode::EndpointServiceAutoAccept, resource: SVC.into() };
+    assert_eq!(f, vec![here(Facts::WaiverExpiring { waiver: key, expires_in: 3 * DAY })]);
+    assert_eq!(f[0].resource(), format!("waiver#ENDPOINT_SERVICE_AUTO_ACCEPT/resource#{SVC}"));
+    assert_eq!(f[0].severity(), Severity::Low);
+    // Only the scope holding the allowlist reports them.
+    assert!(run(&d, &Observed { holds_allowlist: false, ..observed() }).is_empty());
+}

@@ -166,17 +166,37 @@ fn grants() -> impl Strategy<Value = (Vec<PeeringGrant>, Vec<EndpointGrant>)> {
     })
 }
 
+/// Waivers of some findings' codes on some resources, ending within a month (or ended).
+fn waivers() -> impl Strategy<Value = Vec<crate::domain::Waiver>> {
+    let code = (0..FindingCode::ALL.len()).prop_map(|i| FindingCode::ALL[i]);
+    let resource = prop_oneof![(0usize..5).prop_map(pcx_name), (0usize..5).prop_map(|i| format!("rtb-{i}"))];
+    btree_map((code, resource), -DAY..30 * DAY, 0..4).prop_map(|w| {
+        w.into_iter()
+            .map(|((code, resource), ends_in)| crate::domain::Waiver {
+                code,
+                resource,
+                account: None,
+                reason: "accepted".into(),
+                expires_at: NOW + ends_in,
+                added_by: "test".into(),
+                added_at: NOW - 2 * DAY,
+            })
+            .collect()
+    })
+}
+
 /// An estate with a bit of every kind of drift, and what the allowlist says of it.
 fn estate() -> impl Strategy<Value = (Desired, Observed)> {
     let peerings = (0usize..4).prop_flat_map(|n| (0..n).map(peering_no).collect::<Vec<_>>());
     let tables = (0usize..5).prop_flat_map(|n| (0..n).map(table_no).collect::<Vec<_>>());
     let services = (0usize..3).prop_flat_map(|n| (0..n).map(service_no).collect::<Vec<_>>());
     let ledger = btree_set((0usize..5).prop_map(pcx_name), 0..3);
-    (peerings, tables, services, ledger, grants(), any::<bool>()).prop_map(
-        |(peerings, route_tables, services, ledger_accepted, (peering_grants, endpoint_grants), tagged)| {
+    (peerings, tables, services, ledger, (grants(), waivers()), any::<bool>()).prop_map(
+        |(peerings, route_tables, services, ledger_accepted, ((peering_grants, endpoint_grants), waivers), tagged)| {
             let desired = Desired {
                 peering_grants,
                 endpoint_grants,
+                waivers,
                 route_table_tag: tagged.then(|| TagFilter::parse("peering=yes").unwrap()),
                 ..desired()
             };
@@ -208,6 +228,7 @@ fn permuted(d: &Desired, o: &Observed, seed: u64) -> (Desired, Observed) {
     let (mut d, mut o, mut seed) = (d.clone(), o.clone(), seed | 1);
     shuffle(&mut d.peering_grants, &mut seed);
     shuffle(&mut d.endpoint_grants, &mut seed);
+    shuffle(&mut d.waivers, &mut seed);
     shuffle(&mut o.vpcs, &mut seed);
     shuffle(&mut o.peerings, &mut seed);
     shuffle(&mut o.route_tables, &mut seed);
@@ -253,6 +274,15 @@ fn ids(findings: &[Finding]) -> Vec<String> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: proptest_cases(256), ..ProptestConfig::default() })]
+
+    /// Waivers change no finding (they only change how reports count them): without them, the
+    /// same findings with the same ids, less WAIVER_EXPIRING.
+    #[test]
+    fn waivers_never_change_an_id((d, o) in estate()) {
+        let with = ids(&audit(&d, &o, NOW).into_iter().filter(|f| f.code() != FindingCode::WaiverExpiring).collect::<Vec<_>>());
+        let without = ids(&audit(&Desired { waivers: vec![], ..d }, &o, NOW));
+        prop_assert_eq!(with, without);
+    }
 
     /// Reading the estate in another order changes nothing: the same findings, in the same
     /// order, with the same ids.

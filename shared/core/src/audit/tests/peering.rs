@@ -1,5 +1,6 @@
-//! Connections as a whole: pending, not allowlisted, DNS drift, CIDR overlap.
+//! Connections as a whole: pending, blocked, not allowlisted, DNS drift, CIDR overlap.
 use super::*;
+use crate::decide::Decision;
 
 // -- PEERING_PENDING_UNLISTED / PEERING_PENDING_STALE ---------------------------------------
 
@@ -56,6 +57,61 @@ fn pending_longer_than_the_threshold_is_stale() {
     let d = Desired { peering_grants: vec![], stale_pending: 3600, ..desired() };
     let request = pending(23 * 3600);
     assert_eq!(run(&d, &o), vec![pending_unlisted(&request), stale(&request, 23 * 3600, false)]);
+}
+
+// -- PEERING_PENDING_BLOCKED ------------------------------------------------------------------
+
+#[test]
+fn a_granted_request_the_acceptor_would_refuse_is_blocked_naming_the_check() {
+    use crate::decide::Refusal;
+    let request = pending(3600);
+    let mut o = observed();
+    o.peerings = vec![request.clone()];
+    o.route_tables.clear();
+    assert!(run(&desired(), &o).is_empty(), "granted and clear: the acceptor will take it");
+
+    // Its CIDR is already routed to another target in a managed table of the accepter VPC.
+    o.route_tables = vec![table("rtb-a1", "vpc-acc", &[("10.1.0.0/16", other("pcx-0other"))])];
+    let routed = Refusal::CidrAlreadyRouted {
+        cidr: net("10.1.0.0/16"),
+        route_table: "rtb-a1".into(),
+        destination: net("10.1.0.0/16"),
+        target: "pcx-0other".into(),
+    };
+    assert_eq!(run(&desired(), &o), vec![blocked(&request, routed.clone())]);
+    // ... unless that table is not managed (ROUTE_TABLE_TAG): the acceptor would not look at it.
+    let tagged = Desired { route_table_tag: Some(TagFilter::parse("peering=yes").unwrap()), ..desired() };
+    assert!(run(&tagged, &o).is_empty());
+    // Without a live grant it is unlisted, not blocked: one finding says why it waits.
+    let unlisted = Desired { peering_grants: vec![], ..desired() };
+    assert_eq!(run(&unlisted, &o), vec![pending_unlisted(&request)]);
+
+    // A CIDR outside the grant's allowed_cidrs.
+    o.route_tables.clear();
+    let narrow = PeeringGrant { allowed_cidrs: Some(nets(&["10.9.0.0/16"])), ..grant() };
+    let outside = Refusal::CidrNotAllowed { cidr: net("10.1.0.0/16"), allowed: nets(&["10.9.0.0/16"]) };
+    assert_eq!(run(&Desired { peering_grants: vec![narrow], ..desired() }, &o), vec![blocked(&request, outside)]);
+
+    // The blocking check is a fact, not part of the identity: the same request, blocked for
+    // another reason tomorrow, is the same finding.
+    let other_reason = blocked(&request, Refusal::NoRequesterCidrs);
+    assert_eq!(other_reason.id(), blocked(&request, routed).id());
+}
+
+#[test]
+fn a_blocked_request_is_decided_exactly_as_the_acceptor_decides_it() {
+    // The overlap check of the acceptor's decision, on the CIDRs the accepter VPC has now.
+    let mut request = pending(3600);
+    request.requester.cidrs = nets(&["10.0.128.0/17"]);
+    let mut o = observed();
+    o.route_tables.clear();
+    o.peerings = vec![request.clone()];
+    let tables: Vec<&RouteTable> = Vec::new();
+    let Decision::Refuse { reason } = crate::decide::decide(&request, &desired().peering_grants, &tables, NOW) else {
+        panic!("the acceptor refuses an overlap")
+    };
+    let found = only(&desired(), &o, FindingCode::PeeringPendingBlocked);
+    assert_eq!(found, vec![blocked(&request, reason)]);
 }
 
 #[test]
