@@ -29,6 +29,17 @@ locals {
     variable = "ec2:ResourceTag/vpcwarden:managed"
     values   = ["true"]
   }] : []
+  # The bus the functions publish on (EVENT_BUS): exactly that one, by name in this account and
+  # region or by its ARN.
+  event_bus_arn = startswith(var.event_bus, "arn:") ? var.event_bus : "${local.arn_prefix}:events:${local.region}:${local.account_id}:event-bus/${var.event_bus}"
+  # Publish on it, and ask once per process whether it exists (EventBridge drops events sent to a
+  # bus that does not).
+  event_statements = var.event_bus == "" ? [] : [{
+    sid        = "Events"
+    actions    = ["events:PutEvents", "events:DescribeEventBus"]
+    resources  = [local.event_bus_arn]
+    conditions = []
+  }]
   org_conditions = var.organization_id == "" ? [] : [{
     test     = "StringEquals"
     variable = "aws:ResourceOrgID"
@@ -148,6 +159,7 @@ locals {
           conditions = []
         },
       ],
+      local.event_statements,
       local.runtime_statements["peering-acceptor"],
     )
 
@@ -200,6 +212,7 @@ locals {
           conditions = []
         },
       ],
+      local.event_statements,
       local.runtime_statements["endpoint-approver"],
     )
 
@@ -311,6 +324,7 @@ locals {
           conditions = []
         },
       ],
+      local.event_statements,
       local.runtime_statements["drift-auditor"],
     )
   }

@@ -6,6 +6,7 @@ locals {
     LEDGER_TABLE    = aws_dynamodb_table.ledger.name
     DRY_RUN         = tostring(var.dry_run)
     RUST_LOG        = var.log_level
+    EVENT_BUS       = var.event_bus
   }
 
   functions = {

@@ -186,6 +186,17 @@ variable "remediate" {
   default     = false
 }
 
+variable "event_bus" {
+  description = "EVENT_BUS: the EventBridge bus (name or ARN) the three functions publish their decisions, findings and approval requests on; empty = no events. SAM: EventBus."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^$|^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$|^[A-Za-z0-9._/-]{1,256}$", var.event_bus))
+    error_message = "event_bus must be empty, an event bus name, or an event bus ARN."
+  }
+}
+
 variable "security_hub" {
   description = "SECURITY_HUB: import each audited scope's findings into AWS Security Hub in that account and region (enable Security Hub there; the member audit role, also through the StackSet, then grants BatchImportFindings and BatchUpdateFindings). SAM: SecurityHub."
   type        = bool

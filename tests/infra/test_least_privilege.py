@@ -56,6 +56,7 @@ ALL_OPTIONS_SAM = {
     "AuditRoleName": "vpcwarden-audit",
     "AuditAccounts": ["111122223333"],
     "SecurityHub": "true",
+    "EventBus": "vpcwarden-events",
 }
 ALL_OPTIONS_TF = {
     "requester_role_name": "vpcwarden-requester",
@@ -63,6 +64,7 @@ ALL_OPTIONS_TF = {
     "audit_role_name": "vpcwarden-audit",
     "audit_accounts": ["111122223333"],
     "security_hub": True,
+    "event_bus": "vpcwarden-events",
 }
 # The organisation-scale options. AUDIT_ACCOUNTS holds either org (alone) or ou: entries, so they
 # take two sets of inputs; the grants checked are the union of all three.

@@ -58,6 +58,7 @@ SCENARIOS = [
             "AuditRoleName": "vpcwarden-audit",  # without AuditAccounts: no cross-account statement
             "AuditRegions": ["eu-west-1", "us-east-1"],
             "SecurityHub": "true",
+            "EventBus": "vpcwarden-events",
         },
     ),
     Scenario(
@@ -78,6 +79,7 @@ SCENARIOS = [
             "ExpiryWarningDays": "7",
             "AuditAccounts": ["111122223333", "444455556666"],
             "AuditRoleName": "vpcwarden-audit",
+            "EventBus": "arn:aws:events:us-east-1:111122223333:event-bus/central",
         },
     ),
     # Organisation scale: the whole organisation, enabled regions, Security Hub, the StackSet.

@@ -3,6 +3,7 @@
 //! decisions ([`endpoint`]) and the drift audit ([`audit`]). No I/O, no clock, no AWS SDK, no
 //! async runtime: `cargo tree -p vpcwarden-core` shows serde and ipnet only, so the compiler
 //! keeps it that way. The adapters (crate `vpcwarden`) turn AWS answers into these types.
+pub mod announce;
 pub mod audit;
 pub mod decide;
 pub mod domain;

@@ -16,6 +16,15 @@ pub enum RequestKind {
     Endpoint,
 }
 
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Peering => "peering",
+            RequestKind::Endpoint => "endpoint",
+        }
+    }
+}
+
 /// A request waiting for a person, as its ledger record (`request#<id>`) keeps it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalRequest {
@@ -57,6 +66,21 @@ fn verdict(check: &str, refusal: Option<Refusal>, ok: &str) -> CheckVerdictRecor
 }
 
 impl ApprovalRequest {
+    /// The command that approves it, as a person would type it.
+    pub fn approve_command(&self) -> String {
+        format!("vpcwarden approve {}", self.id)
+    }
+
+    /// The command that denies it (the reason is the person's to write).
+    pub fn deny_command(&self) -> String {
+        format!("vpcwarden deny {} --reason \"<why>\"", self.id)
+    }
+
+    /// The checks that failed other than the grant's: what approving cannot fix.
+    pub fn blocking_checks(&self) -> Vec<&CheckVerdictRecord> {
+        self.checks.iter().filter(|c| !c.passed && c.check != "grant").collect()
+    }
+
     /// A pending peering request no grant admits: every check the acceptor makes, with its
     /// verdict (the grant's is the one that failed).
     pub fn peering(p: &Peering, accepter_tables: &[&RouteTable]) -> Self {

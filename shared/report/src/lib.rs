@@ -31,6 +31,7 @@ pub mod asff;
 mod drawing;
 pub mod emf;
 mod estate;
+pub mod events;
 pub mod history;
 mod html;
 mod markdown;

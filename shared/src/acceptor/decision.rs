@@ -10,6 +10,7 @@ use crate::config::UnlistedAction;
 use crate::domain::peering::{ACCEPTED_AT_TAG, MANAGED_TAG};
 use crate::domain::{LedgerAction, Peering, PeeringGrant, PeeringStatus, Side};
 use crate::error::{Error, Result};
+use vpcwarden_core::announce::Told;
 use vpcwarden_core::{decide, Decision, Refusal};
 
 /// The requester as the ledger summarises it.
@@ -39,7 +40,10 @@ impl Acceptor {
             Decision::Accept { grant } if self.dry_run() => {
                 let mut details = summary;
                 details["grant"] = json!(grant);
-                self.record(&p.id, LedgerAction::Accepted, Some("dry run: a grant matches".into()), details).await?;
+                let reason = "dry run: a grant matches";
+                self.record(&p.id, LedgerAction::Accepted, Some(reason.into()), details).await?;
+                let told = Told { action: LedgerAction::Accepted, reason_code: None, reason, dry_run: true };
+                self.tell(&p.id, Some(&p), told, Vec::new()).await;
                 Ok(self.plan_acceptance(&p, me, snapshot).await)
             }
             Decision::Accept { grant } => self.accept(&p, &grant, me, snapshot, summary).await,
@@ -58,9 +62,15 @@ impl Acceptor {
         let text = reason.to_string();
         let mut details = summary;
         details["refusal"] = json!(reason);
-        self.ledger
+        let written = self
+            .ledger
             .record_unless_repeated(&ledger_key(&p.id), recorded, Some(text.clone()), self.dry_run(), details)
             .await?;
+        if written {
+            let told =
+                Told { action: recorded, reason_code: Some(reason.code()), reason: &text, dry_run: self.dry_run() };
+            self.tell(&p.id, Some(p), told, Vec::new()).await;
+        }
         Ok(Outcome::new(&p.id, p.status.as_str(), action).with_requester(p).because(text))
     }
 
@@ -85,6 +95,8 @@ impl Acceptor {
             let mut details = summary;
             details["grant"] = json!(grant);
             self.record(&p.id, LedgerAction::Accepted, Some(reason.into()), details).await?;
+            let told = Told { action: LedgerAction::Accepted, reason_code: None, reason, dry_run: false };
+            self.tell(&p.id, Some(p), told, Vec::new()).await;
         }
         let active = self.wait_active(p, accepted).await?;
         let dns = grant.dns_resolution == Some(true);

@@ -20,16 +20,19 @@ use event::Trigger;
 
 use crate::aws::allowlist::Allowlist;
 use crate::aws::ec2::{filter, Ec2};
+use crate::aws::eventbridge::{tell, EventBus};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
 use crate::aws::Shared;
 use crate::clock::Deadline;
 use crate::config::AcceptorConfig;
+use crate::domain::events::{Place, RouteNote};
 use crate::domain::peering::ACCEPTED_AT_TAG;
 use crate::domain::route::select_tables;
 use crate::domain::{LedgerAction, LedgerKey, Peering, PeeringStatus, RouteTable, RouteTarget, Side, TagFilter};
 use crate::error::{Error, Result};
 use crate::routes;
+use vpcwarden_core::announce::{self, Told};
 use vpcwarden_core::RouteChange;
 
 pub const ACTOR: &str = "peering-acceptor";
@@ -42,6 +45,7 @@ pub struct Acceptor {
     allowlist: Allowlist,
     ledger: Ledger,
     identity: Identity,
+    events: Option<EventBus>,
 }
 
 /// What the accepter side looks like: route tables and CIDRs of the VPCs involved, read once.
@@ -83,8 +87,35 @@ fn ledger_key(pcx: &str) -> LedgerKey {
 
 impl Acceptor {
     pub fn new(config: AcceptorConfig, sdk: &SdkConfig) -> Self {
-        let Shared { region, allowlist, ledger, identity, .. } = Shared::new(sdk, &config.common, ACTOR);
-        Acceptor { region, ec2: Ec2::new(aws_sdk_ec2::Client::new(sdk)), allowlist, ledger, identity, config }
+        let Shared { region, allowlist, ledger, identity, events } = Shared::new(sdk, &config.common, ACTOR);
+        let ec2 = Ec2::new(aws_sdk_ec2::Client::new(sdk));
+        Acceptor { region, ec2, allowlist, ledger, identity, events, config }
+    }
+
+    /// Publishes the `Peering Decision` of a ledger record just written about `pcx` (`p`: the
+    /// connection, when it could be read). Never fails: a decision is never undone by its event.
+    async fn tell(&self, pcx: &str, p: Option<&Peering>, told: Told<'_>, routes: Vec<RouteNote>) {
+        let Some(bus) = &self.events else { return };
+        let caller = match self.identity.caller().await {
+            Ok(caller) => caller,
+            Err(e) => {
+                tracing::error!(error = %e, pcx, "event not published: the caller's identity is unknown");
+                return;
+            }
+        };
+        let place = Place { partition: &caller.partition, region: &self.region, account: &caller.account };
+        if let Some(event) = announce::peering_decision(&place, pcx, p, told, routes) {
+            tell(Some(bus), ACTOR, vec![event]).await;
+        }
+    }
+
+    /// Tells the route records just written about `pcx`.
+    async fn tell_routes(&self, pcx: &str, p: Option<&Peering>, written: &[routes::RouteRecord]) {
+        for r in written {
+            let told =
+                Told { action: r.action, reason_code: None, reason: r.reason.as_deref().unwrap_or(""), dry_run: false };
+            self.tell(pcx, p, told, r.route_notes()).await;
+        }
     }
 
     fn dry_run(&self) -> bool {

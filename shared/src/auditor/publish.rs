@@ -3,6 +3,7 @@
 //! compares with. A scope whose history is held back (previous report unreadable now, Security
 //! Hub export failed) keeps its pointer, so the next run compares with the same run again.
 use super::{Auditor, Run};
+use crate::aws::eventbridge::tell;
 use crate::aws::ledger::ReportEntry;
 use crate::aws::s3::Rendering;
 use crate::domain::LedgerAction;
@@ -10,6 +11,22 @@ use crate::error::Result;
 use crate::report::{self, RemedyOutcome, Report, ScopeResult};
 
 impl Auditor {
+    /// Tells others what the run found (`Finding Opened`, `Finding Resolved`) and that it
+    /// completed; never fails (the run's result does not depend on its events).
+    pub(crate) async fn tell(&self, run: &Run, report: &Report, written: &[String]) {
+        let Some(bus) = &self.events else { return };
+        let partition = match self.partition().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "events not published: the partition is unknown");
+                return;
+            }
+        };
+        tell(Some(bus), super::ACTOR, report::events::finding_events(report, &partition)).await;
+        let completed = report::events::audit_completed(report, written.to_vec(), run.options.dry_run);
+        tell(Some(bus), super::ACTOR, vec![completed]).await;
+    }
+
     /// Writes each scope's report to S3 (when `REPORT_BUCKET` is set), its summary to the
     /// ledger, then moves the scope's `latest` pointer to it (unless the run holds it back);
     /// the addresses written. Every scope is attempted; the first error is returned.

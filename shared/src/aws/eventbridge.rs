@@ -142,6 +142,19 @@ impl EventBus {
     }
 }
 
+/// What the functions call: publishes `events` when `EVENT_BUS` is set, and prints the
+/// `EventsFailed` EMF line (for `function`) when some could not be published. Never fails: a
+/// decision is never undone or blocked by its event.
+pub async fn tell<D: Serialize>(bus: Option<&EventBus>, function: &str, events: Vec<Event<D>>) -> Published {
+    let Some(bus) = bus else { return Published::default() };
+    let published = bus.publish(&events).await;
+    if !published.failed.is_empty() {
+        let timestamp_ms = (crate::clock::now_nanos() / 1_000_000) as i64;
+        println!("{}", crate::report::events_failed_record(function, published.failed.len(), timestamp_ms));
+    }
+    published
+}
+
 fn entry<D: Serialize>(e: &Event<D>, failed: &mut Vec<String>) -> Option<Entry> {
     match serde_json::to_string(&e.detail) {
         Ok(detail) => Some(Entry { detail_type: e.detail_type.as_str(), resources: e.resources.clone(), detail }),

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::finding::{FindingCode, Severity};
 use super::peering::Side;
@@ -107,7 +107,7 @@ pub struct PeeringSide {
 }
 
 /// A route an event reports changed (or in conflict).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteNote {
     pub side: Side,
     pub route_table: String,
@@ -127,8 +127,12 @@ pub struct PeeringDecision {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<String>,
     pub reason: String,
-    pub requester: PeeringSide,
-    pub accepter: PeeringSide,
+    /// The two sides, when the connection could be read (routes removed after a connection
+    /// vanished name it by id only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<PeeringSide>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepter: Option<PeeringSide>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteNote>,
     pub dry_run: bool,
@@ -171,8 +175,12 @@ pub struct ApprovalRequested {
     /// `peering` or `endpoint`.
     pub kind: String,
     pub account: String,
-    /// The requester's VPC (peering) or the endpoint's service (endpoint).
+    pub region: String,
+    /// Our VPC the peering asks to join, or our endpoint service.
     pub target: String,
+    /// The requester's VPC (peering only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_vpc: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cidrs: Vec<IpNet>,
     pub checks: Vec<CheckVerdict>,
