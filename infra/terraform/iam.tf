@@ -153,6 +153,18 @@ locals {
           conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["peering#*"] }]
         },
         {
+          sid        = "AllowlistStream"
+          actions    = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+          resources  = [aws_dynamodb_table.allowlist.stream_arn]
+          conditions = []
+        },
+        {
+          sid        = "AllowlistStreamList"
+          actions    = ["dynamodb:ListStreams"]
+          resources  = ["${aws_dynamodb_table.allowlist.arn}/stream/*"]
+          conditions = []
+        },
+        {
           sid        = "Ledger"
           actions    = ["dynamodb:PutItem", "dynamodb:Query"]
           resources  = [aws_dynamodb_table.ledger.arn]
@@ -313,7 +325,7 @@ locals {
         },
         {
           sid        = "Ledger"
-          actions    = ["dynamodb:PutItem", "dynamodb:Query"]
+          actions    = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
           resources  = [aws_dynamodb_table.ledger.arn]
           conditions = []
         },

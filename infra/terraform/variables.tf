@@ -97,13 +97,13 @@ variable "organization_id" {
 }
 
 variable "unlisted_action" {
-  description = "UNLISTED_ACTION for the acceptor and the approver: leave unlisted requests pending (ignore) or reject them. SAM: UnlistedAction."
+  description = "UNLISTED_ACTION for the acceptor and the approver: leave unlisted requests pending (ignore), reject them, or leave them pending and ask a person (ask: an approval request and its event; vpcwarden approve / deny). SAM: UnlistedAction."
   type        = string
   default     = "ignore"
 
   validation {
-    condition     = contains(["ignore", "reject"], var.unlisted_action)
-    error_message = "unlisted_action must be ignore or reject."
+    condition     = contains(["ignore", "reject", "ask"], var.unlisted_action)
+    error_message = "unlisted_action must be ignore, reject or ask."
   }
 }
 

@@ -95,7 +95,14 @@ _LAMBDA_SERVICE = {
     "xray:PutTelemetryRecords": "Lambda active tracing sends telemetry with the execution role",
 }
 NOT_EXERCISED: dict[tuple[str, str], dict[str, str]] = {
-    ("peering-acceptor", "function"): dict(_LAMBDA_SERVICE),
+    ("peering-acceptor", "function"): {
+        **_LAMBDA_SERVICE,
+        # The acceptor's stream event source mapping (peering grants) polls with its role too.
+        "dynamodb:DescribeStream": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:GetRecords": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:GetShardIterator": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:ListStreams": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+    },
     ("endpoint-approver", "function"): {
         **_LAMBDA_SERVICE,
         # The stream event source mapping polls with the function's role; the function itself

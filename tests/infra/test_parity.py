@@ -112,6 +112,7 @@ SCENARIOS = [
             "AuditRoleName": "vpcwarden-audit",
             "AuditRegions": ["eu-west-1", "eu-central-1"],
             "Remediate": "true",
+            "UnlistedAction": "ask",
             "MemberRoleStackSetOUs": ["ou-ab12-cdefgh34"],
         },
     ),
@@ -591,6 +592,10 @@ def test_triggers_and_schedules_match(scenario: Scenario, sam_template: dict, tf
     assert sam == tf
     # The allowlist stream's answers name the record to retry from (partial batch responses).
     assert [d["response_types"] for d in sam["endpoint-approver"]["dynamodb"]] == [["ReportBatchItemFailures"]]
+    assert [d["response_types"] for d in sam["peering-acceptor"]["dynamodb"]] == [["ReportBatchItemFailures"]]
+    assert [d["filters"] for d in sam["peering-acceptor"]["dynamodb"]] == [
+        [{"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "peering#"}]}}}}]
+    ]
     # Every trigger may invoke its function, and only from its own source.
     permissions = plan.of_type("aws_lambda_permission")
     principals = sorted(p["principal"] for p in permissions.values())

@@ -44,6 +44,29 @@ pub struct ApprovalRequest {
     pub checks: Vec<CheckVerdictRecord>,
 }
 
+/// A request still waiting for a person, as `vpcwarden requests` and the nightly report list
+/// it: when it was first seen, everything about it, and the commands that decide it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpenRequest {
+    pub first_seen: String,
+    #[serde(flatten)]
+    pub request: ApprovalRequest,
+    pub approve_command: String,
+    pub deny_command: String,
+}
+
+impl OpenRequest {
+    pub fn new(first_seen: String, request: ApprovalRequest) -> Self {
+        let (approve_command, deny_command) = (request.approve_command(), request.deny_command());
+        OpenRequest { first_seen, request, approve_command, deny_command }
+    }
+
+    /// The checks that failed, by name.
+    pub fn failed_checks(&self) -> Vec<&str> {
+        self.request.checks.iter().filter(|c| !c.passed).map(|c| c.check.as_str()).collect()
+    }
+}
+
 /// A check's verdict as the ledger keeps it (the events carry the same fields).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckVerdictRecord {

@@ -36,6 +36,7 @@ pub mod history;
 mod html;
 mod markdown;
 pub mod ocsf;
+mod requests;
 pub mod wording;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +49,7 @@ pub use estate::{Estate, EstateConsumer, EstatePeering, EstateService, EstateVpc
 pub use html::html;
 pub use markdown::markdown;
 pub use ocsf::ocsf;
+use vpcwarden_core::requests::OpenRequest;
 
 use history::{compare, Previous, Resolved, Status};
 use vpcwarden_core::audit::Observed;
@@ -231,6 +233,9 @@ pub struct Report {
     pub resolved: Vec<Resolved>,
     pub remediation: Vec<Remedy>,
     pub estate: Estate,
+    /// Approval requests still waiting for a person (`UNLISTED_ACTION=ask`), oldest first, each
+    /// with the commands that approve or deny it. Set by the auditor from the ledger.
+    pub approval_requests: Vec<OpenRequest>,
 }
 
 fn scope_status(r: &ScopeResult) -> ScopeStatus {
@@ -311,6 +316,7 @@ impl Report {
             waived,
             resolved,
             remediation,
+            approval_requests: Vec::new(),
         }
     }
 

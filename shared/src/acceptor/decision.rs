@@ -36,6 +36,7 @@ impl Acceptor {
             "malformed_grants": grants.malformed,
         });
         match decide(&p, &grants.grants, &tables, clock::now_epoch()) {
+            Decision::Refuse { reason } if self.asks(&reason) => self.ask(&p, &tables).await,
             Decision::Refuse { reason } => self.refuse(&p, &reason, summary).await,
             Decision::Accept { grant } if self.dry_run() => {
                 let mut details = summary;
@@ -48,6 +49,13 @@ impl Acceptor {
             }
             Decision::Accept { grant } => self.accept(&p, &grant, me, snapshot, summary).await,
         }
+    }
+
+    /// Whether a person is asked about a refusal: only with `UNLISTED_ACTION=ask`, and only when
+    /// no live grant admits the requester (a grant would settle it; an overlap it would not).
+    fn asks(&self, reason: &Refusal) -> bool {
+        self.config.unlisted_action == UnlistedAction::Ask
+            && matches!(reason, Refusal::NoGrant { .. } | Refusal::GrantExpired { .. })
     }
 
     /// Leaves the request pending or rejects it (`UNLISTED_ACTION`), with the reason recorded

@@ -6,6 +6,7 @@
 mod answer;
 mod decision;
 pub mod event;
+mod requests;
 mod wiring;
 
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use ipnet::IpNet;
 use serde_json::{json, Value};
 
 pub use answer::{Action, Answer, Outcome};
-use event::Trigger;
+use event::{PeeringUnit, Trigger};
 
 use crate::aws::allowlist::Allowlist;
 use crate::aws::ec2::{filter, Ec2};
@@ -29,7 +30,9 @@ use crate::config::AcceptorConfig;
 use crate::domain::events::{Place, RouteNote};
 use crate::domain::peering::ACCEPTED_AT_TAG;
 use crate::domain::route::select_tables;
-use crate::domain::{LedgerAction, LedgerKey, Peering, PeeringStatus, RouteTable, RouteTarget, Side, TagFilter};
+use crate::domain::{
+    LedgerAction, LedgerKey, Peering, PeeringStatus, RouteTable, RouteTarget, Side, TagFilter, VpcScope,
+};
 use crate::error::{Error, Result};
 use crate::routes;
 use vpcwarden_core::announce::{self, Told};
@@ -196,8 +199,18 @@ impl Acceptor {
 
     /// Pending requests, incomplete routes and dead connections where this account/region
     /// accepts: one listing, one read of the tables, then each connection on its own.
-    async fn sweep(&self, me: &str, answer: &mut Answer) -> Result<Vec<Error>> {
-        let listed = self.ec2.peerings(vec![filter("accepter-vpc-info.owner-id", [me])]).await?;
+    /// With `focus` (a peering grant just written), only that account's pending requests into
+    /// the grant's VPC(s) are decided.
+    async fn sweep(&self, me: &str, answer: &mut Answer, focus: Option<&PeeringUnit>) -> Result<Vec<Error>> {
+        let mut filters = vec![filter("accepter-vpc-info.owner-id", [me])];
+        if let Some(unit) = focus {
+            filters.push(filter("status-code", ["pending-acceptance"]));
+            filters.push(filter("requester-vpc-info.owner-id", [unit.account.as_str()]));
+            if let VpcScope::Vpc(vpc) = &unit.scope {
+                filters.push(filter("accepter-vpc-info.vpc-id", [vpc.as_str()]));
+            }
+        }
+        let listed = self.ec2.peerings(filters).await?;
         let mut candidates = Vec::new();
         for p in listed {
             // Re-checked here: the filter is only an optimisation.
@@ -206,9 +219,9 @@ impl Acceptor {
             }
             let relevant = match &p.status {
                 PeeringStatus::PendingAcceptance => true,
-                s if matches!(s, PeeringStatus::Active | PeeringStatus::Provisioning) || s.is_dead() => {
-                    self.is_ours(&p).await?
-                }
+                _ if focus.is_some() => false,
+                PeeringStatus::Active | PeeringStatus::Provisioning => self.is_ours(&p).await?,
+                s if s.is_dead() => self.is_ours(&p).await? || self.close_request(&p).await?,
                 _ => false,
             };
             if relevant {
@@ -287,8 +300,15 @@ pub async fn handle(event: Value, ctx: &Acceptor) -> Result<Value> {
                 }
             }
         }
-        Trigger::Sweep => errors = ctx.sweep(&me, &mut answer).await?,
+        Trigger::Sweep => errors = ctx.sweep(&me, &mut answer, None).await?,
         Trigger::Nothing(why) => answer.notes.push(why.clone()),
+        Trigger::Grants { units, ignored } => {
+            answer.notes.extend(ignored.iter().map(|i| format!("{i}: not for this function")));
+            ctx.settle_batch(&me, units, &mut answer).await;
+            let value = serde_json::to_value(&answer).map_err(|e| Error::Unexpected(e.to_string()))?;
+            tracing::info!(answer = %value, "peering-acceptor done");
+            return Ok(value);
+        }
     }
     let partial: Vec<String> = answer
         .peerings

@@ -13,10 +13,11 @@ use crate::aws::endpoints::LIVE_STATES;
 use crate::aws::eventbridge::tell;
 use crate::clock;
 use crate::domain::events::Place;
-use crate::domain::{Connection, ConnectionState, EndpointGrant, Failure, LedgerAction};
+use crate::domain::{Connection, ConnectionState, EndpointGrant, Failure, LedgerAction, UnlistedAction};
 use crate::error::{Error, Result};
 use vpcwarden_core::announce::{self, Told};
 use vpcwarden_core::endpoint::{batches, decide_connections, judge, outcome, Action, Listed, Outcome, Reason, Verdict};
+use vpcwarden_core::requests::ApprovalRequest;
 
 /// A service's decisions, and what became of them.
 struct Plan<'t> {
@@ -44,6 +45,7 @@ pub(super) async fn settle(
     let now = clock::now_epoch();
     let mut plans = decide(ctx, targets, grants, &connections, now);
     let left = ctx.record_decisions(trigger.name(), &plans).await?;
+    ctx.ask(&plans, &connections, partition).await?;
     let (attempted, mut errors) = act(ctx, &mut plans, partition, now).await;
     let after = read_back(ctx, &plans, &mut errors).await;
     let failed = judge_all(ctx, &mut plans, after.as_ref(), &left, &mut errors);
@@ -243,6 +245,36 @@ fn failed_action(v: &Verdict) -> LedgerAction {
 }
 
 impl Approver {
+    /// Whether a person is asked about this verdict (`UNLISTED_ACTION=ask`): a pending
+    /// connection left waiting because no live grant admits it.
+    fn asks(&self, v: &Verdict) -> bool {
+        self.config.unlisted_action == UnlistedAction::Ask
+            && v.action == Action::Leave
+            && v.state == ConnectionState::PendingAcceptance
+            && matches!(v.reason, Reason::NoGrant | Reason::GrantExpired { .. })
+    }
+
+    /// Opens an approval request for each connection a person is asked about (once each, keyed
+    /// by when it was created) and announces the ones this run opened.
+    async fn ask(&self, plans: &[Plan<'_>], connections: &[Connection], partition: &str) -> Result<()> {
+        let mut events = Vec::new();
+        for v in plans.iter().flat_map(|p| p.verdicts.iter()).filter(|v| self.asks(v)) {
+            let Some(c) = connections.iter().find(|c| c.endpoint_id == v.endpoint_id) else { continue };
+            let request = ApprovalRequest::endpoint(c, &self.region);
+            let first_seen = c.created_at.unwrap_or_else(clock::now_epoch);
+            if self.ledger.open_request(&request, first_seen, self.dry_run()).await? {
+                events.push((request, clock::rfc3339_second(first_seen.min(clock::now_epoch()))));
+            }
+        }
+        if let (Some(bus), false) = (&self.events, events.is_empty()) {
+            let caller = self.identity.caller().await?;
+            let place = Place { partition, region: &self.region, account: &caller.account };
+            let events = events.iter().map(|(r, at)| announce::approval_requested(&place, r, at)).collect();
+            tell(Some(bus), super::ACTOR, events).await;
+        }
+        Ok(())
+    }
+
     /// Publishes the decisions each plan took (`Endpoint Connection Decision`).
     async fn tell_decisions(&self, partition: &str, plans: &[Plan<'_>]) {
         let Some(bus) = &self.events else { return };
@@ -266,7 +298,7 @@ impl Approver {
     async fn record_decisions(&self, trigger: &str, plans: &[Plan<'_>]) -> Result<BTreeSet<String>> {
         let dry_run = self.dry_run();
         let records = plans.iter().flat_map(|p| {
-            p.verdicts.iter().filter(|v| v.is_decision()).map(move |v| {
+            p.verdicts.iter().filter(|v| v.is_decision() && !self.asks(v)).map(move |v| {
                 let details = json!({
                     "service_id": p.target.service.id,
                     "account": v.account,

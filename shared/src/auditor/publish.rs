@@ -11,6 +11,15 @@ use crate::error::Result;
 use crate::report::{self, RemedyOutcome, Report, ScopeResult};
 
 impl Auditor {
+    /// The approval requests still open (for the report); a ledger that cannot be read leaves
+    /// them out, said in the logs, and fails nothing.
+    async fn open_requests(&self) -> Vec<vpcwarden_core::requests::OpenRequest> {
+        self.ledger.open_requests().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "open approval requests not listed in the report");
+            Vec::new()
+        })
+    }
+
     /// Tells others what the run found (`Finding Opened`, `Finding Resolved`) and that it
     /// completed; never fails (the run's result does not depend on its events).
     pub(crate) async fn tell(&self, run: &Run, report: &Report, written: &[String]) {
@@ -32,10 +41,15 @@ impl Auditor {
     /// the addresses written. Every scope is attempted; the first error is returned.
     pub(crate) async fn publish(&self, run: &Run) -> Result<Vec<String>> {
         let partition = self.partition().await?;
+        let me = self.identity.caller().await?.account.clone();
+        let open = self.open_requests().await;
         let mut written = Vec::new();
         let mut first_error = None;
         for r in &run.results {
-            let report = Report::build(&run.generated_at, &run.results, Some((&r.account, &r.region)));
+            let mut report = Report::build(&run.generated_at, &run.results, Some((&r.account, &r.region)));
+            // Requests wait in this account, in the region where they were asked.
+            report.approval_requests =
+                open.iter().filter(|o| r.account == me && o.request.region == r.region).cloned().collect();
             let mut location = Vec::new();
             if let Some(reports) = &self.reports {
                 let started = std::time::Instant::now();

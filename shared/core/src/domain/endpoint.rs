@@ -56,7 +56,7 @@ impl ConnectionState {
     }
 
     /// Connected or about to be: counts against the account's `max_endpoints`.
-    pub(crate) fn holds_a_slot(&self) -> bool {
+    pub fn holds_a_slot(&self) -> bool {
         matches!(self, Self::Available | Self::Pending | Self::Partial)
     }
 
