@@ -165,8 +165,18 @@ pub async fn deny(sdk: &aws_config::SdkConfig, ledger: &Ledger, args: DenyArgs, 
             .filter(|r| r.request.kind == RequestKind::Endpoint)
             .ok_or_else(|| Failure::NotFound(format!("no approval request for {}: its service is unknown", args.id)))?;
         let endpoints = Endpoints::new(aws_sdk_ec2::Client::new(sdk));
-        let failed = endpoints.reject(&request.request.target, std::slice::from_ref(&args.id)).await?;
+        let service = &request.request.target;
+        let failed = endpoints.reject(service, std::slice::from_ref(&args.id)).await?;
         if let Some(f) = failed.first() {
+            // Its owner deleted it meanwhile: nothing left to deny, so the request closes.
+            let all = endpoints.connections(std::slice::from_ref(service), None).await?;
+            if !all.iter().any(|c| c.endpoint_id == args.id && !c.state.is_gone()) {
+                let key = LedgerKey::Request(args.id.clone());
+                let reason = Some(format!("the endpoint is gone ({}); closed by {}", f.code, person.who));
+                ledger.record(&key, LedgerAction::RequestClosed, reason, false, json!({"by": person.who})).await?;
+                println!("{} no longer exists: its approval request is closed", args.id);
+                return Ok(());
+            }
             return Err(Failure::NotFound(format!("{} was not rejected: {}: {}", args.id, f.code, f.message)));
         }
     }

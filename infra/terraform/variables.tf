@@ -197,6 +197,28 @@ variable "event_bus" {
   }
 }
 
+variable "notification_email" {
+  description = "Optional e-mail address subscribed to the notification topic (approval requests, new critical or high findings, refused or failed decisions, as readable paragraphs); needs event_bus. Confirm the subscription mail. SAM: NotificationEmail."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.notification_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.notification_email))
+    error_message = "notification_email must be empty or an e-mail address."
+  }
+}
+
+variable "notification_topic_arn" {
+  description = "Optional SNS topic (for AWS Chatbot and other chat integrations) that also receives the notifications; needs event_bus. Its policy must let events.amazonaws.com publish (and its key, if encrypted). SAM: NotificationTopicArn."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notification_topic_arn))
+    error_message = "notification_topic_arn must be empty or an SNS topic ARN."
+  }
+}
+
 variable "security_hub" {
   description = "SECURITY_HUB: import each audited scope's findings into AWS Security Hub in that account and region (enable Security Hub there; the member audit role, also through the StackSet, then grants BatchImportFindings and BatchUpdateFindings). SAM: SecurityHub."
   type        = bool

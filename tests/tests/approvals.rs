@@ -239,3 +239,24 @@ async fn an_unlisted_endpoint_is_asked_once_approved_and_accepted_from_the_strea
     assert_eq!(privatelink::connection_states(&stage.aws, &svc.id).await[&other], "rejected");
     assert!(requests_json(&stage).is_empty());
 }
+
+#[tokio::test]
+async fn denying_an_endpoint_its_owner_deleted_closes_the_request() {
+    let stage = Stage::new().await;
+    let provider = privatelink::provider(&stage.aws, true).await;
+    let svc = privatelink::service(&stage.aws, &provider, &[principal(STRANGER)]).await;
+    let stranger = privatelink::consumer(&stage.aws, STRANGER, "10.2.0.0/16").await;
+    let endpoint = stranger.connect(&svc).await;
+    let f = stage.function("endpoint-approver", &ASK);
+    f.invoke(schedule()).await.unwrap_or_else(|e| panic!("{e}\n{}", f.logs()));
+    assert_eq!(requests_json(&stage).len(), 1);
+    stranger.delete(&endpoint).await;
+
+    let (code, out, err) = stage.cli(&["deny", &endpoint, "--reason", "gone anyway"]);
+    assert!(code == 0 && out.contains("no longer exists"), "{out}\n{err}");
+    assert_eq!(
+        request_actions(&stage, &endpoint).await,
+        [LedgerAction::ApprovalRequested, LedgerAction::RequestClosed]
+    );
+    assert!(requests_json(&stage).is_empty());
+}

@@ -96,7 +96,7 @@ impl ApprovalRequest {
 
     /// The command that denies it (the reason is the person's to write).
     pub fn deny_command(&self) -> String {
-        format!("vpcwarden deny {} --reason \"<why>\"", self.id)
+        format!("vpcwarden deny {} --reason '<why>'", self.id)
     }
 
     /// The checks that failed other than the grant's: what approving cannot fix.

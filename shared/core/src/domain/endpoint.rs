@@ -61,7 +61,7 @@ impl ConnectionState {
     }
 
     /// Will never carry traffic again (or is on its way out).
-    pub(crate) fn is_gone(&self) -> bool {
+    pub fn is_gone(&self) -> bool {
         matches!(self, Self::Deleting | Self::Deleted | Self::Rejected | Self::Failed | Self::Expired)
     }
 }
