@@ -55,6 +55,8 @@ AUDIT_SIZES ?= 100,300,1000,3000
 AUDIT_RUNS ?= 3
 # Route tables a side of the throttling bench (500: 1,000 routes, about 190 s at EC2's bucket limit).
 THROTTLE_SIZES ?= 50,200,500
+# Member accounts of the org-audit bench (× 2 regions; 200: about 400 scopes).
+ORG_SIZES ?= 20,100,200
 
 bench-tools: venv ## Cloud Custodian in ./.venv-c7n (patched, see tests/tools/c7n.sh)
 	tests/tools/c7n.sh
@@ -69,6 +71,8 @@ bench: bench-tools bench-build ## every measurement of BENCHMARKS.md; rewrites i
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-endpoint-approver -- --write
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin bench-throttling -- --sizes $(THROTTLE_SIZES) --write
 	$(BENCH_ENV) cargo run -q -p vpcwarden-tests --bin audit-bench -- --sizes $(AUDIT_SIZES) --runs $(AUDIT_RUNS) --write
+	.venv/bin/python tests/bench/org_audit.py --accounts $(ORG_SIZES) --binary $(BENCH_BINS)/drift-auditor --out $${CARGO_TARGET_DIR:-target}/bench/org-audit.json
+	cargo run -q -p vpcwarden-tests --bin bench-org-audit -- $${CARGO_TARGET_DIR:-target}/bench/org-audit.json --write
 	cargo bench -q -p vpcwarden-core-bench --bench core
 
 sam-build: ## `sam build` from the root with cargo-lambda (release, slow; ARCH=x86_64 for Intel)

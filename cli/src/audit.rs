@@ -24,10 +24,11 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
-    /// Accounts to audit, comma-separated (default: AUDIT_ACCOUNTS, else this account).
+    /// Accounts to audit, comma-separated: ids, `ou:<ou-id>` entries, or `org` (default:
+    /// AUDIT_ACCOUNTS, else this account).
     #[arg(long, value_delimiter = ',', value_name = "ACCOUNT,…")]
     accounts: Vec<String>,
-    /// Regions to audit, comma-separated (default: AUDIT_REGIONS, else this region).
+    /// Regions to audit, comma-separated, or `enabled` (default: AUDIT_REGIONS, else this region).
     #[arg(long, value_delimiter = ',', value_name = "REGION,…")]
     regions: Vec<String>,
     /// Role assumed in the other accounts (default: AUDIT_ROLE_NAME).
@@ -284,6 +285,8 @@ mod tests {
         assert_eq!(console::strip_ansi_codes(&coloured), plain);
     }
 
+    use vpcwarden::domain::scopes::{AccountSelection, RegionSelection};
+
     #[test]
     fn command_line_lists_override_the_environment_and_are_checked() {
         let args = AuditArgs {
@@ -296,8 +299,9 @@ mod tests {
             dry_run: true,
         };
         let c = config(&args, "allow", Some("ledger")).unwrap();
-        assert_eq!(c.audit_accounts.unwrap(), ["111111111111", "222222222222"]);
-        assert_eq!(c.audit_regions.unwrap(), ["eu-west-1"]);
+        let accounts = vec!["111111111111".to_string(), "222222222222".to_string()];
+        assert_eq!(c.audit_accounts, AccountSelection::Listed { accounts, units: Vec::new() });
+        assert_eq!(c.audit_regions, RegionSelection::Listed(vec!["eu-west-1".into()]));
         assert_eq!(c.audit_role_name.as_deref(), Some("vpcwarden-audit"));
         assert!(c.remediate && c.common.dry_run);
         let bad = AuditArgs { accounts: vec!["12".into()], ..args };

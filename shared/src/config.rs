@@ -2,6 +2,7 @@
 //! missing or malformed variable is an error that names it.
 use std::time::Duration;
 
+use crate::domain::scopes::{AccountSelection, RegionSelection};
 use crate::domain::TagFilter;
 pub use crate::domain::UnlistedAction;
 use crate::error::{Error, Result};
@@ -86,7 +87,7 @@ fn parse_event_bus(v: &str) -> Result<String, String> {
         Some(rest) => {
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
             matches!(parts.as_slice(), [partition, "events", region, account, resource]
-                if !partition.is_empty() && is_region(region) && crate::domain::ids::is_account_id(account)
+                if !partition.is_empty() && crate::domain::ids::is_region(region) && crate::domain::ids::is_account_id(account)
                     && resource.strip_prefix("event-bus/").is_some_and(name_ok))
         }
         None => name_ok(v),
@@ -187,12 +188,14 @@ pub struct AuditorConfig {
     pub stale_pending_hours: u32,
     /// Grants expiring within this many days are reported (0: none).
     pub expiry_warning_days: u32,
-    /// Accounts to audit; `None` = this account.
-    pub audit_accounts: Option<Vec<String>>,
+    /// Accounts to audit (`AUDIT_ACCOUNTS`): this one, listed ids and OUs, or the organisation.
+    pub audit_accounts: AccountSelection,
+    /// Accounts never audited (`AUDIT_EXCLUDE_ACCOUNTS`).
+    pub audit_exclude_accounts: Vec<String>,
     /// Role assumed in every audited account other than this one.
     pub audit_role_name: Option<String>,
-    /// Regions to audit; `None` = this region.
-    pub audit_regions: Option<Vec<String>>,
+    /// Regions to audit (`AUDIT_REGIONS`): this one, listed, or every enabled region.
+    pub audit_regions: RegionSelection,
     pub route_table_tag: Option<TagFilter>,
     /// The endpoint services to audit; `None` = every service each audited account owns.
     pub endpoint_service_ids: Option<Vec<String>>,
@@ -209,9 +212,10 @@ impl AuditorConfig {
             remediate: env.flag("REMEDIATE", false)?,
             stale_pending_hours: env.number("STALE_PENDING_HOURS", 24)?,
             expiry_warning_days: env.number("EXPIRY_WARNING_DAYS", 14)?,
-            audit_accounts: env.parsed("AUDIT_ACCOUNTS", parse_accounts)?,
+            audit_accounts: env.parsed("AUDIT_ACCOUNTS", AccountSelection::parse)?.unwrap_or_default(),
+            audit_exclude_accounts: env.parsed("AUDIT_EXCLUDE_ACCOUNTS", parse_accounts)?.unwrap_or_default(),
             audit_role_name: env.parsed("AUDIT_ROLE_NAME", parse_role_name)?,
-            audit_regions: env.parsed("AUDIT_REGIONS", parse_regions)?,
+            audit_regions: env.parsed("AUDIT_REGIONS", parse_regions)?.unwrap_or_default(),
             route_table_tag: env.parsed("ROUTE_TABLE_TAG", TagFilter::parse)?,
             endpoint_service_ids: env.parsed("ENDPOINT_SERVICE_IDS", parse_service_ids)?,
             security_hub: env.flag("SECURITY_HUB", false)?,
@@ -241,16 +245,13 @@ fn parse_accounts(v: &str) -> Result<Vec<String>, String> {
     parse_list(v, "an AWS account id (12 digits)", crate::domain::ids::is_account_id)
 }
 
-/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`…
-pub(crate) fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok()
-}
-
-fn parse_regions(v: &str) -> Result<Vec<String>, String> {
-    parse_list(v, "an AWS region (e.g. us-east-1)", is_region)
+/// A list of regions, or `enabled`.
+fn parse_regions(v: &str) -> Result<RegionSelection, String> {
+    if v.trim() == "enabled" {
+        return Ok(RegionSelection::Enabled);
+    }
+    parse_list(v, "an AWS region (e.g. us-east-1) or `enabled`", crate::domain::ids::is_region)
+        .map(RegionSelection::Listed)
 }
 
 /// S3 bucket names: 3–63 of lowercase letters, digits, `.` and `-`, starting and ending with a

@@ -1,5 +1,7 @@
 //! Configuration parsing: defaults follow DESIGN.md, every malformed value is named.
 use super::*;
+use crate::domain::ids::is_region;
+use crate::domain::scopes::{AccountSelection, RegionSelection};
 
 /// The two required tables, then `extra`.
 fn env(extra: &[(&'static str, &'static str)]) -> Env<'static> {
@@ -24,6 +26,20 @@ fn an_event_bus_is_a_name_or_an_arn() {
         assert!(err.to_string().contains("EVENT_BUS"), "{bad}: {err}");
         assert!(!err.is_retryable());
     }
+}
+
+#[test]
+fn the_organisation_and_enabled_regions_are_selections() {
+    let c = AuditorConfig::from_env(&env(&[
+        ("AUDIT_ACCOUNTS", "org"),
+        ("AUDIT_EXCLUDE_ACCOUNTS", "111111111111"),
+        ("AUDIT_REGIONS", "enabled"),
+    ]))
+    .unwrap();
+    assert_eq!((c.audit_accounts, c.audit_regions), (AccountSelection::Organization, RegionSelection::Enabled));
+    assert_eq!(c.audit_exclude_accounts, ["111111111111"]);
+    let c = AuditorConfig::from_env(&env(&[("AUDIT_ACCOUNTS", "ou:ou-ab12-cdefgh34,222222222222")])).unwrap();
+    assert!(c.audit_accounts.needs_organization());
 }
 
 mod acceptor {
@@ -150,7 +166,8 @@ mod auditor {
         assert!(c.report_bucket.is_none() && c.report_prefix.is_empty());
         assert!(!c.remediate && !c.common.dry_run);
         assert_eq!((c.stale_pending_hours, c.expiry_warning_days), (24, 14));
-        assert!(c.audit_accounts.is_none() && c.audit_role_name.is_none() && c.audit_regions.is_none());
+        assert_eq!((c.audit_accounts, c.audit_regions), (AccountSelection::This, RegionSelection::This));
+        assert!(c.audit_role_name.is_none() && c.audit_exclude_accounts.is_empty());
         assert!(c.route_table_tag.is_none() && c.endpoint_service_ids.is_none());
     }
 
@@ -173,16 +190,18 @@ mod auditor {
         assert_eq!(c.report_prefix, "nightly/audit");
         assert!(c.remediate);
         assert_eq!((c.stale_pending_hours, c.expiry_warning_days), (6, 30));
-        assert_eq!(c.audit_accounts.unwrap(), ["111111111111", "222222222222"]);
+        let listed = vec!["111111111111".to_string(), "222222222222".to_string()];
+        assert_eq!(c.audit_accounts, AccountSelection::Listed { accounts: listed, units: Vec::new() });
         assert_eq!(c.audit_role_name.as_deref(), Some("vpcwarden-audit"));
-        assert_eq!(c.audit_regions.unwrap(), ["us-east-1", "eu-west-1", "us-gov-west-1"]);
+        let regions = ["us-east-1", "eu-west-1", "us-gov-west-1"].map(String::from).to_vec();
+        assert_eq!(c.audit_regions, RegionSelection::Listed(regions));
         assert_eq!(c.route_table_tag.unwrap().key, "peering");
         assert_eq!(c.endpoint_service_ids.unwrap().len(), 1);
     }
 
     #[test]
     fn malformed_values_are_named() {
-        let cases: [(&str, &str); 14] = [
+        let cases: [(&str, &str); 17] = [
             ("REPORT_BUCKET", "Bad_Bucket"),
             ("REPORT_BUCKET", "ab"),
             ("REPORT_PREFIX", "a//b"),
@@ -195,6 +214,9 @@ mod auditor {
             ("AUDIT_ROLE_NAME", "no/slashes"),
             ("AUDIT_REGIONS", "us-east"),
             ("AUDIT_REGIONS", "US-EAST-1"),
+            ("AUDIT_ACCOUNTS", "org,111111111111"),
+            ("AUDIT_ACCOUNTS", "ou:nope"),
+            ("AUDIT_EXCLUDE_ACCOUNTS", "123"),
             ("ROUTE_TABLE_TAG", "novalue"),
             ("ENDPOINT_SERVICE_IDS", "svc-1"),
         ];

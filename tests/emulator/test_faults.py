@@ -181,3 +181,22 @@ def test_invalid_rules_are_refused(emu):
         assert "error" in body
     status, _ = emu.call("POST", "/vpcwarden-api/faults", "not json")
     assert status == 400
+
+
+def test_a_rule_with_params_fires_only_for_calls_carrying_them(emu):
+    """One account's role failing among many: the rule matches the AssumeRole of that RoleArn."""
+    sts = emu.client("sts")
+    denied = "arn:aws:iam::444444444444:role/vpcwarden-audit"
+    emu.add_fault(service="sts", action="AssumeRole", error="AccessDenied", status=403,
+                  params={"RoleArn": denied})
+    ok = sts.assume_role(RoleArn="arn:aws:iam::333333333333:role/vpcwarden-audit", RoleSessionName="audit")
+    assert ok["Credentials"]["AccessKeyId"]
+    err = client_error(lambda: sts.assume_role(RoleArn=denied, RoleSessionName="audit"))
+    assert (error_code(err), http_status(err)) == ("AccessDenied", 403)
+    rule = emu.admin("GET", "/faults")["rules"][0]
+    assert (rule["params"], rule["matched"], rule["fired"]) == ({"RoleArn": denied}, 1, 1)
+
+
+def test_params_must_be_strings(emu):
+    status, body = emu.call("POST", "/vpcwarden-api/faults", {"action": "AssumeRole", "params": {"RoleArn": 1}})
+    assert status == 400 and "params" in json.dumps(body)

@@ -562,3 +562,15 @@ def render_asl_with_terraform(values: dict[str, Any], path: str = ASL_FILE) -> s
     if proc.returncode != 0 or not out.startswith('"'):
         raise RuntimeError(f"terraform could not render {path}:\n{out}\n{proc.stderr}")
     return str(json.loads(json.loads(out)))
+
+
+def create_tables(emu: EmulatorProcess, names: tuple[str, str] = ("vpcwarden-allowlist", "vpcwarden-ledger")) -> None:
+    """The allowlist and the ledger as the functions expect them (keys `pk`, `sk`)."""
+    ddb = emu.client("dynamodb")
+    for name in names:
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )

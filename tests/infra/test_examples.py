@@ -57,17 +57,6 @@ def invoke(emu: support.EmulatorProcess, function: str, event: str = "schedule",
     return json.loads(proc.stdout)
 
 
-def create_tables(emu: support.EmulatorProcess) -> None:
-    ddb = emu.client("dynamodb")
-    for name in (ALLOWLIST, LEDGER):
-        ddb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-
-
 class Estate:
     """An example applied to its own emulator; destroyed by ``destroy()`` or at teardown."""
 
@@ -76,7 +65,7 @@ class Estate:
         self.emu = support.EmulatorProcess(os.path.join(work, "emulator.log"))
         self.destroyed = False
         try:
-            create_tables(self.emu)
+            support.create_tables(self.emu, (ALLOWLIST, LEDGER))
             with open(os.path.join(tf.path(self.rel), "emulator.auto.tfvars.json"), "w") as f:
                 json.dump({"aws_endpoint_url": self.emu.url, **inputs}, f)
             tf.init(self.rel)

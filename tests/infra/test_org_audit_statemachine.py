@@ -7,11 +7,11 @@ identical) and created with ``states:CreateStateMachine``. The drift-auditor is 
 ``bootstrap`` run through the Lambda Runtime API by the emulator, implementing the auditor's side
 of the payload contract (infra/README.md, "The org audit"):
 
-* ``{"mode": "plan", "dry_run", "remediate"}``: writes N scopes ``[{"account", "region"}]`` to
+* ``{"mode": "plan", "dry_run", "remediate"}``: writes N scopes ``[{"account", "region", "holds_allowlist"}]`` to
   ``<prefix>runs/<run_id>/scopes.json`` (a fresh run id per execution) and answers
   ``{"run_id", "run_prefix", "scopes_key", "scope_count"}``; the first plan may fail once with
   ``Retryable.Aws``;
-* ``{"mode": "scope", "run_id", "account", "region", "dry_run", "remediate"}``: writes
+* ``{"mode": "scope", "run_id", "account", "region", "holds_allowlist", "dry_run", "remediate"}``: writes
   ``<prefix>runs/<run_id>/scopes/<account>/<region>.json`` and answers a small summary; one scope
   fails once with ``Retryable.Aws`` (the Retry takes it), chosen scopes always fail with
   ``NonRetryable.Unexpected``;
@@ -99,7 +99,7 @@ def plan(event):
         raise Failure("Retryable.Aws", "plan: throttled (attempt 1)")
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
     run_prefix = f"{PREFIX}runs/{run_id}/"
-    scopes = [{"account": str(100000000000 + i), "region": REGIONS[i % 2]} for i in range(int(os.environ["SCOPES"]))]
+    scopes = [{"account": str(100000000000 + i), "region": REGIONS[i % 2], "holds_allowlist": i == 0} for i in range(int(os.environ["SCOPES"]))]
     put(run_prefix + "scopes.json", scopes)
     return {"run_id": run_id, "run_prefix": run_prefix, "scopes_key": run_prefix + "scopes.json", "scope_count": len(scopes)}
 
@@ -316,7 +316,7 @@ def test_the_payloads_follow_the_contract(tolerant, tolerant_run) -> None:  # ty
     assert plan["event"] == {"mode": "plan", "dry_run": True, "remediate": False}
     scopes = [e["event"] for e in events if e["event"]["mode"] == "scope"]
     assert {json.dumps(s, sort_keys=True) for s in scopes} == {
-        json.dumps({"mode": "scope", "run_id": run_id, "account": str(100000000000 + i), "region": ["us-east-1", "eu-west-1"][i % 2], "dry_run": True, "remediate": False}, sort_keys=True)
+        json.dumps({"mode": "scope", "run_id": run_id, "account": str(100000000000 + i), "region": ["us-east-1", "eu-west-1"][i % 2], "holds_allowlist": i == 0, "dry_run": True, "remediate": False}, sort_keys=True)
         for i in range(SCOPES)
     }
     [aggregate] = [e for e in events if e["event"]["mode"] == "aggregate"]

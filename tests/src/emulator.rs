@@ -213,6 +213,13 @@ impl Emulator {
         self.call("POST", "/vpcwarden-api/clock", Some(&body));
     }
 
+    /// Marks `region` opted in (or not) for `account`, as DescribeRegions then reports it.
+    pub fn set_region_opt_in(&self, account: &str, region: &str, opted_in: bool) {
+        let status = if opted_in { "opted-in" } else { "not-opted-in" };
+        let body = serde_json::json!({"account": account, "region": region, "opt_in_status": status});
+        self.call("POST", "/vpcwarden-api/regions", Some(&body));
+    }
+
     /// The emulator's captured stdout and stderr so far (the newest ~1 MiB).
     pub fn logs(&self) -> String {
         self.output.text()

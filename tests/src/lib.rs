@@ -17,6 +17,7 @@ pub mod events;
 pub mod figures;
 mod http;
 pub mod measure;
+pub mod org;
 pub mod plot;
 pub mod runtime;
 pub mod securityhub;

@@ -1,11 +1,11 @@
 //! Route planning: which routes to create, delete, or report as conflicts. Pure and idempotent:
 //! planning against the state a plan produced yields no further changes.
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Peering, RouteTable, RouteTarget, Side};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "lowercase")]
 pub enum RouteChange {
     Create {

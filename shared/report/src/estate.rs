@@ -3,7 +3,7 @@
 //! finding is "about" an element when the element's id is among the finding's subjects.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use vpcwarden_core::audit::{EndpointService, Observed};
 use vpcwarden_core::domain::{Finding, FindingCode, PeeringStatus, Severity};
@@ -12,13 +12,13 @@ use super::Audited;
 
 /// The worst severity among the (counted) findings about an element of the drawing, their
 /// codes, and whether one of them is new since the previous run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worst: Option<Severity>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<FindingCode>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new: bool,
 }
 
@@ -41,19 +41,19 @@ struct About<'f> {
     new: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EstateVpc {
     pub id: String,
     pub account: String,
     pub region: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub cidrs: Vec<String>,
     /// Audited in this run (as opposed to a peer seen only through a connection).
     pub audited: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EstatePeering {
     pub id: String,
     pub status: String,
@@ -64,7 +64,7 @@ pub struct EstatePeering {
     pub health: Health,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EstateConsumer {
     pub account: String,
     /// Connection count per state (`available`, `pendingAcceptance`, …).
@@ -73,7 +73,7 @@ pub struct EstateConsumer {
     pub health: Health,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EstateService {
     pub id: String,
     pub account: String,
@@ -86,7 +86,7 @@ pub struct EstateService {
 
 /// What the drawing shows: VPCs with their CIDRs, the connections between them, and the
 /// endpoint services with their consumer accounts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Estate {
     pub vpcs: Vec<EstateVpc>,
     pub peerings: Vec<EstatePeering>,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use vpcwarden_core::domain::{Finding, FindingCode};
 
 /// Whether a finding was in the previous run of its scope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     New,
@@ -133,7 +133,7 @@ impl Previous {
 }
 
 /// A finding of the previous run that this run no longer finds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolved {
     pub id: String,
     /// The code as the previous report spelled it (a code a later version retired stays readable).

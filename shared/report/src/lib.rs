@@ -35,13 +35,14 @@ pub mod events;
 pub mod history;
 mod html;
 mod markdown;
+mod merge;
 pub mod ocsf;
 mod requests;
 pub mod wording;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use drawing::{dot, svg, MAX_DRAWN_NODES};
 pub use emf::{emf_records, events_failed_record};
@@ -59,7 +60,7 @@ use vpcwarden_core::RouteChange;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// What became of one remediation change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RemedyOutcome {
     /// Dry run, or remediation not carried out.
@@ -82,14 +83,14 @@ impl RemedyOutcome {
 }
 
 /// One route change of the remediation, in one scope.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remedy {
     #[serde(flatten)]
     pub change: RouteChange,
     pub account: String,
     pub region: String,
     pub outcome: RemedyOutcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -116,7 +117,7 @@ pub struct ScopeResult {
     pub outcome: Result<Box<Audited>, String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScopeState {
     Ok,
@@ -124,23 +125,23 @@ pub enum ScopeState {
 }
 
 /// A scope's line in every report of the run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeStatus {
     pub account: String,
     pub region: String,
     pub status: ScopeState,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub findings: Option<usize>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// When the previous run that history compared with was.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_with: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportScope {
     /// The accounts and regions this report covers.
     pub accounts: Vec<String>,
@@ -152,7 +153,7 @@ pub struct ReportScope {
 /// Counts of the counted (not waived) findings; every severity and every code is present (zero
 /// included). `new` and `resolved` compare with the previous run, `waived` counts the findings
 /// listed apart.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub total: usize,
     pub by_severity: BTreeMap<Severity, usize>,
@@ -186,7 +187,7 @@ impl Summary {
 
 /// A finding as the reports show it: its id, code and scope, its facts in words, and its
 /// history (`findings[]` and `waived[]` of the JSON schema).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportFinding {
     pub id: String,
     pub code: FindingCode,
@@ -222,7 +223,7 @@ impl ReportFinding {
 }
 
 /// A report over some scopes of a run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub generated_at: String,
@@ -234,7 +235,9 @@ pub struct Report {
     pub remediation: Vec<Remedy>,
     pub estate: Estate,
     /// Approval requests still waiting for a person (`UNLISTED_ACTION=ask`), oldest first, each
-    /// with the commands that approve or deny it. Set by the auditor from the ledger.
+    /// with the commands that approve or deny it. Set by the auditor from the ledger (when it
+    /// writes a report, never read back from one).
+    #[serde(default, skip_deserializing)]
     pub approval_requests: Vec<OpenRequest>,
 }
 
@@ -362,3 +365,7 @@ mod tests;
 #[cfg(test)]
 #[path = "changes_tests.rs"]
 mod changes_tests;
+
+#[cfg(test)]
+#[path = "merge_tests.rs"]
+mod merge_tests;

@@ -9,8 +9,10 @@
 //! could be audited. The CLI (`vpcwarden audit`) runs [`Auditor::run`] too.
 pub mod event;
 mod observe;
+mod org;
 mod publish;
 mod remediate;
+mod scopes;
 pub mod security_hub;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +30,7 @@ use crate::aws::securityhub::SecurityHub;
 use crate::aws::Shared;
 use crate::clock;
 use crate::config::AuditorConfig;
+use crate::domain::scopes::{AccountSelection, RegionSelection};
 use crate::domain::{FindingCode, Grant, Severity};
 use crate::error::{source_chain, Error, Result};
 use crate::report::history::Previous;
@@ -48,11 +51,15 @@ pub(crate) const SCOPES_IN_FLIGHT: usize = 4;
 pub struct Options {
     pub dry_run: bool,
     pub remediate: bool,
-    /// `None`: this account.
-    pub accounts: Option<Vec<String>>,
-    /// `None`: this region.
-    pub regions: Option<Vec<String>>,
+    pub accounts: AccountSelection,
+    /// Accounts never audited.
+    pub exclude: Vec<String>,
+    pub regions: RegionSelection,
     pub role_name: Option<String>,
+    /// Whether this run says the allowlist's own findings (an expiring grant): `None` in a run
+    /// over every scope (our own scope says them, else the first audited), `Some` in one scope
+    /// of an org audit, as its plan chose.
+    pub holds_allowlist: Option<bool>,
 }
 
 impl Options {
@@ -61,8 +68,10 @@ impl Options {
             dry_run: config.common.dry_run,
             remediate: config.remediate,
             accounts: config.audit_accounts.clone(),
+            exclude: config.audit_exclude_accounts.clone(),
             regions: config.audit_regions.clone(),
             role_name: config.audit_role_name.clone(),
+            holds_allowlist: None,
         }
     }
 }
@@ -252,10 +261,9 @@ impl Auditor {
         let now = (started / 1_000_000_000) as i64;
         let caller = self.identity.caller().await?;
         let me = caller.account.clone();
-        let accounts = options.accounts.clone().unwrap_or_else(|| vec![me.clone()]);
-        let regions = options.regions.clone().unwrap_or_else(|| vec![self.region.clone()]);
+        let planned = self.discover(&me, options).await?;
         let scopes: Vec<(String, String)> =
-            accounts.iter().flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone()))).collect();
+            planned.scopes.iter().map(|s| (s.account.clone(), s.region.clone())).collect();
         progress(Progress::Scopes(scopes.len()));
 
         // Observe every scope once (`buffered` keeps the scopes' order) while the allowlist is
@@ -290,13 +298,14 @@ impl Auditor {
         let holder = observed
             .iter()
             .position(|(a, r, res)| res.is_ok() && **a == me && **r == self.region)
-            .or_else(|| observed.iter().position(|(_, _, res)| res.is_ok()));
+            .or_else(|| observed.iter().position(|(_, _, res)| res.is_ok()))
+            .filter(|_| options.holds_allowlist != Some(false));
         let owned: BTreeSet<String> = observed
             .iter()
             .filter_map(|(_, _, r)| r.as_ref().ok())
             .flat_map(|s| s.owned_services.iter().cloned())
             .collect();
-        let mut notes = Vec::new();
+        let mut notes = planned.notes;
         for id in self.config.endpoint_service_ids.iter().flatten().filter(|id| !owned.contains(*id)) {
             notes.push(format!("ENDPOINT_SERVICE_IDS names {id}, which no audited scope owns"));
         }
@@ -372,8 +381,20 @@ pub fn answer(trigger: &'static str, run: &Run, report: &Report, written: Vec<St
 
 /// The Lambda handler: one event in, one answer out.
 pub async fn handle(event: Value, ctx: &Auditor) -> Result<Value> {
-    let request = event::parse(event)?;
-    let options = ctx.options(&request);
+    match event::invocation(event)? {
+        event::Invocation::Run(request) => run_once(&request, ctx).await,
+        event::Invocation::Plan(request) => ctx.plan(&request).await,
+        event::Invocation::Scope { run, account, region, holds_allowlist, request } => {
+            let scope = crate::domain::scopes::PlannedScope { account, region, holds_allowlist };
+            ctx.audit_scope(&run, &scope, &request).await
+        }
+        event::Invocation::Aggregate { run } => ctx.aggregate(&run).await,
+    }
+}
+
+/// Every scope in this one invocation.
+async fn run_once(request: &event::Request, ctx: &Auditor) -> Result<Value> {
+    let options = ctx.options(request);
     let run = ctx.run(&options, &|_| {}).await?;
     let report = run.report();
     let published = ctx.publish(&run).await;
@@ -397,7 +418,7 @@ pub async fn handle(event: Value, ctx: &Auditor) -> Result<Value> {
         Ok(w) => w.clone(),
         Err(_) => Vec::new(),
     };
-    ctx.tell(&run, &report, &written).await;
+    ctx.tell(&report, &written, run.options.dry_run).await;
     let answer = answer(request.trigger, &run, &report, written);
     let value = serde_json::to_value(&answer).map_err(|e| Error::Unexpected(format!("answer: {e}")))?;
     tracing::info!(answer = %value, "drift-auditor done");

@@ -13,7 +13,7 @@ use crate::report::{self, RemedyOutcome, Report, ScopeResult};
 impl Auditor {
     /// The approval requests still open (for the report); a ledger that cannot be read leaves
     /// them out, said in the logs, and fails nothing.
-    async fn open_requests(&self) -> Vec<vpcwarden_core::requests::OpenRequest> {
+    pub(super) async fn open_requests(&self) -> Vec<vpcwarden_core::requests::OpenRequest> {
         self.ledger.open_requests().await.unwrap_or_else(|e| {
             tracing::error!(error = %e, "open approval requests not listed in the report");
             Vec::new()
@@ -22,7 +22,7 @@ impl Auditor {
 
     /// Tells others what the run found (`Finding Opened`, `Finding Resolved`) and that it
     /// completed; never fails (the run's result does not depend on its events).
-    pub(crate) async fn tell(&self, run: &Run, report: &Report, written: &[String]) {
+    pub(crate) async fn tell(&self, report: &Report, written: &[String], dry_run: bool) {
         let Some(bus) = &self.events else { return };
         let partition = match self.partition().await {
             Ok(p) => p,
@@ -32,7 +32,7 @@ impl Auditor {
             }
         };
         tell(Some(bus), super::ACTOR, report::events::finding_events(report, &partition)).await;
-        let completed = report::events::audit_completed(report, written.to_vec(), run.options.dry_run);
+        let completed = report::events::audit_completed(report, written.to_vec(), dry_run);
         tell(Some(bus), super::ACTOR, vec![completed]).await;
     }
 
@@ -99,16 +99,27 @@ impl Auditor {
 }
 
 fn ledger_entry(run: &Run, r: &ScopeResult, report: &Report, location: Vec<String>) -> ReportEntry {
-    let (status, error, remediated) = match &r.outcome {
-        Ok(a) => ("ok", None, a.remedies.iter().filter(|m| m.outcome == RemedyOutcome::Applied).count()),
-        Err(e) => ("failed", Some(e.clone()), 0),
+    let (status, error) = match &r.outcome {
+        Ok(_) => ("ok", None),
+        Err(e) => ("failed", Some(e.clone())),
     };
+    report_entry(report, (run.options.dry_run, run.options.remediate), status, error, location)
+}
+
+/// A report's summary in the ledger: its counts, the remediation applied, where it lies.
+pub(super) fn report_entry(
+    report: &Report,
+    (dry_run, remediate): (bool, bool),
+    status: &str,
+    error: Option<String>,
+    location: Vec<String>,
+) -> ReportEntry {
     ReportEntry {
         action: LedgerAction::Report,
         status: status.into(),
         error,
-        dry_run: run.options.dry_run,
-        remediate: run.options.remediate,
+        dry_run,
+        remediate,
         total: report.summary.total,
         by_severity: report
             .summary
@@ -117,7 +128,7 @@ fn ledger_entry(run: &Run, r: &ScopeResult, report: &Report, location: Vec<Strin
             .map(|(s, n)| (report::severity_name(*s).to_string(), *n))
             .collect(),
         by_code: report.summary.found_codes().into_iter().map(|(c, n)| (c.as_str().to_string(), n)).collect(),
-        remediated,
+        remediated: report.remediation.iter().filter(|m| m.outcome == RemedyOutcome::Applied).count(),
         report: location,
     }
 }

@@ -201,6 +201,20 @@ impl Ec2 {
         }
     }
 
+    /// The regions enabled in this account (`DescribeRegions` without `AllRegions`: opted-in
+    /// regions and those that need no opt-in), sorted.
+    pub async fn enabled_regions(&self) -> Result<Vec<String>> {
+        let out = self.client.describe_regions().send().await.map_err(|e| Error::aws("DescribeRegions", e))?;
+        let mut regions: Vec<String> = out
+            .regions()
+            .iter()
+            .filter(|r| r.opt_in_status().is_none_or(|s| s != "not-opted-in"))
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect();
+        regions.sort();
+        Ok(regions)
+    }
+
     /// Every VPC of the account in this region (all pages), with its CIDRs and `Name` tag.
     pub async fn vpcs(&self) -> Result<Vec<Vpc>> {
         let mut pages = self.client.describe_vpcs().max_results(1000).into_paginator().send();

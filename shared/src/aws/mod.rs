@@ -7,6 +7,8 @@ pub mod eventbridge;
 pub mod grant_item;
 pub mod identity;
 pub mod ledger;
+pub mod organizations;
+pub mod runs;
 pub mod s3;
 pub mod securityhub;
 

@@ -40,7 +40,7 @@ pub struct Latest {
 }
 
 /// `<prefix>/<path>`, or `<path>` when the prefix is empty.
-fn under(prefix: &str, path: String) -> String {
+pub(crate) fn under(prefix: &str, path: String) -> String {
     if prefix.is_empty() {
         path
     } else {
@@ -67,6 +67,14 @@ impl Reports {
         &self.bucket
     }
 
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Writes every rendering of one scope's report for the run of `generated_at`; their
     /// `s3://` addresses, in the order given.
     pub async fn put(
@@ -89,11 +97,13 @@ impl Reports {
 
     /// Points the scope's `latest.json` at the run of `generated_at` (whose report is written).
     pub async fn set_latest(&self, account: &str, region: &str, generated_at: &str) -> Result<()> {
-        let latest = Latest {
-            generated_at: generated_at.to_string(),
-            report: report_key(&self.prefix, account, region, generated_at, "json"),
-        };
-        let body = serde_json::to_string(&latest).map_err(|e| Error::Unexpected(format!("latest pointer: {e}")))?;
+        let report = report_key(&self.prefix, account, region, generated_at, "json");
+        self.point_latest(account, region, &Latest { generated_at: generated_at.to_string(), report }).await
+    }
+
+    /// Points the scope's `latest.json` at a report of that scope (written).
+    pub async fn point_latest(&self, account: &str, region: &str, latest: &Latest) -> Result<()> {
+        let body = serde_json::to_string(latest).map_err(|e| Error::Unexpected(format!("latest pointer: {e}")))?;
         self.put_object(&latest_key(&self.prefix, account, region), "application/json", &body).await
     }
 
@@ -124,7 +134,7 @@ impl Reports {
         }
     }
 
-    async fn put_object(&self, key: &str, content_type: &str, body: &str) -> Result<()> {
+    pub(crate) async fn put_object(&self, key: &str, content_type: &str, body: &str) -> Result<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -138,7 +148,7 @@ impl Reports {
     }
 
     /// An object as text; `None` when there is no such key.
-    async fn get_text(&self, key: &str) -> Result<Option<String>> {
+    pub(crate) async fn get_text(&self, key: &str) -> Result<Option<String>> {
         let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(GetObjectError::is_no_such_key) => return Ok(None),

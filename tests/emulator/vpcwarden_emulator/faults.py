@@ -83,6 +83,7 @@ RULE_KEYS = {
     "delay_ms",
     "message",
     "entries_fraction",
+    "params",
 }
 # The code a failed PutEvents entry carries unless the rule says otherwise: AWS's retryable one.
 DEFAULT_ENTRY_ERROR = "InternalFailure"
@@ -159,6 +160,9 @@ class FaultRule:
     delay_ms: int = 0
     message: str | None = None
     entries_fraction: float | None = None
+    # Query-protocol parameters the call must carry, e.g. {"RoleArn": "arn:aws:iam::…:role/x"}:
+    # one account's role failing among many, one table's CreateRoute.
+    params: dict[str, str] | None = None
     matched: int = 0
     fired: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -195,6 +199,11 @@ class FaultRule:
         if rule.delay_ms < 0:
             raise RuleError("delay_ms must be >= 0")
         rule.message = body.get("message")
+        if body.get("params") is not None:
+            params = body["params"]
+            if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+                raise RuleError("params must be an object of parameter names to string values")
+            rule.params = dict(params)
         if body.get("entries_fraction") is not None:
             rule._entries_from_json(body)
         if rule.error is None and rule.delay_ms == 0:
@@ -217,6 +226,7 @@ class FaultRule:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "params": self.params,
             "id": self.id,
             "action": self.action,
             "service": self.service,
@@ -241,11 +251,14 @@ class FaultRule:
             return DEFAULT_STATUS.get(self.error or "", 400)
         return wire_error(protocol_for(self.service, ""), self.service, self.error or "")[1]
 
-    def matches(self, service: str | None, action: str | None) -> bool:
+    def matches(self, service: str | None, action: str | None, query: dict[str, list[str]] | None = None) -> bool:
         if self.action is not None and self.action != action:
             return False
         if self.service is not None and self.service != normalise_service(service):
             return False
+        if self.params is not None:
+            query = query or {}
+            return all(query.get(name, [None])[0] == value for name, value in self.params.items())
         return True
 
     @property
@@ -326,10 +339,12 @@ class FaultRegistry:
                 "failed_entries": self.failed_entries,
             }
 
-    def decide(self, service: str | None, action: str | None) -> Decision | None:
+    def decide(
+        self, service: str | None, action: str | None, query: dict[str, list[str]] | None = None
+    ) -> Decision | None:
         with self._lock:
             for rule in self._rules:
-                if rule.matches(service, action) and rule.should_fire():
+                if rule.matches(service, action, query) and rule.should_fire():
                     if rule.entries_fraction is not None:
                         pass  # counted per failed entry, by count_failed_entries
                     elif rule.error is not None:

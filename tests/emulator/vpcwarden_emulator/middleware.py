@@ -79,7 +79,7 @@ class VpcwardenMiddleware:
             if refused is not None:
                 return self._throttled(entry, refused, start_response)
 
-        decision = self.faults.decide(info.service, info.action)
+        decision = self.faults.decide(info.service, info.action, info.query)
         if decision is None:
             return self._forward(environ, start_response, entry)
         return self._fault(decision, info, environ, entry, start_response)

@@ -2,7 +2,7 @@
 //! one scope (account and region). The stable code and the severity follow from the facts, so
 //! they can never disagree with them; the words a person reads are the reports' business.
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::allowlist::AllowlistKey;
 use super::fingerprint::{fingerprint, Identity};
@@ -10,7 +10,7 @@ use super::ids::principal_account;
 use super::{ConnectionState, PeeringStatus, RouteTarget, Side, VpcScope};
 use crate::decide::Refusal;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -21,7 +21,7 @@ pub enum Severity {
 
 macro_rules! finding_codes {
     ($($variant:ident => $code:literal, $severity:ident;)*) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum FindingCode { $(#[serde(rename = $code)] $variant,)* }
 
         impl FindingCode {

@@ -6,6 +6,14 @@ fn prefixed_hex(s: &str, prefix: &str) -> bool {
     })
 }
 
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-4`…
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -40,6 +48,17 @@ pub fn principal_account(principal: &str) -> Option<&str> {
     }
 }
 
+/// An organisational unit: `ou-` then 4–32 lowercase letters or digits (the root's), `-`, then
+/// 8–32 more (AWS Organizations' documented pattern).
+pub fn is_ou_id(s: &str) -> bool {
+    let part = |p: &str, min: usize| {
+        (min..=32).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    s.strip_prefix("ou-")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(root, unit)| part(root, 4) && part(unit, 8))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +74,7 @@ mod tests {
             is_endpoint_service_id("vpce-svc-0123456789abcdef0") && !is_endpoint_service_id("vpce-0123456789abcdef0")
         );
         assert!(is_endpoint_id("vpce-0123456789abcdef0"));
+        assert!(is_ou_id("ou-ab12-cdefgh34") && !is_ou_id("ou-ab12-cdef") && !is_ou_id("ou-AB12-cdefgh34"));
+        assert!(!is_ou_id("r-ab12") && !is_ou_id("ou-ab12cdefgh34"));
     }
 }

@@ -127,6 +127,16 @@ pub enum LedgerKey {
 }
 
 impl LedgerKey {
+    /// What every key of this kind starts with (`pcx#`, `vpce#`, `report#`, `request#`).
+    pub fn kind_prefix(&self) -> &'static str {
+        match self {
+            LedgerKey::Peering(_) => "pcx#",
+            LedgerKey::Endpoint(_) => "vpce#",
+            LedgerKey::Report { .. } => "report#",
+            LedgerKey::Request(_) => "request#",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         let (kind, rest) = text.split_once('#')?;
         let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
@@ -186,6 +196,7 @@ mod tests {
             LedgerKey::Request("vpce-0a1b2c3d".into()),
         ];
         for key in keys {
+            assert!(key.to_string().starts_with(key.kind_prefix()));
             assert_eq!(LedgerKey::parse(&key.to_string()), Some(key));
         }
         assert_eq!(LedgerKey::Report { account: "1".into(), region: "r".into() }.to_string(), "report#1#r");

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod peering;
 pub mod policy;
 pub mod route;
+pub mod scopes;
 pub mod vpc;
 pub mod waiver;
 

@@ -1,7 +1,7 @@
 //! Waivers: accepted risks. A waiver names one finding code on one resource (optionally in one
 //! account), with an owner, a reason and an end date; while it lasts, the finding it covers is
 //! still reported, but apart, and counts in no total, metric or alarm.
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::allowlist::AllowlistKey;
 use super::finding::{Finding, FindingCode};
@@ -15,7 +15,7 @@ pub const MAX_WAIVER_DAYS: i64 = 366;
 /// `<service>/<account>`, or an allowlist key).
 const MAX_RESOURCE_LEN: usize = 512;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waiver {
     pub code: FindingCode,
     /// The finding's resource, as the reports show it.
