@@ -557,7 +557,7 @@ def tf_triggers(plan: Plan) -> dict[str, dict[str, list[Any]]]:
         if m:
             out[m.group(1)]["schedule"].append({"expression": r["schedule_expression"], "description": r["description"]})
     for address in plan.of_type("aws_sns_topic_subscription"):
-        if address.startswith("aws_sns_topic_subscription.alarm_email"):
+        if address.startswith(("aws_sns_topic_subscription.alarm_email", "aws_sns_topic_subscription.notification_email")):
             continue
         sub = plan.values[address]
         assert sub["protocol"] == "lambda"
