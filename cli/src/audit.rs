@@ -47,14 +47,11 @@ pub struct AuditArgs {
     /// With --remediate: show the plan, change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// The ledger table (vpcwarden's record of what it accepted, and of remediation).
-    #[arg(long, env = "LEDGER_TABLE", value_name = "TABLE")]
-    ledger_table: Option<String>,
 }
 
 /// The auditor's configuration: the environment (as the function reads it), with what the
 /// command line gives first. The command line's lists are checked as the variables are.
-fn config(args: &AuditArgs, table: &str) -> Result<AuditorConfig> {
+fn config(args: &AuditArgs, table: &str, ledger_table: Option<&str>) -> Result<AuditorConfig> {
     let mut given: Vec<(&str, String, &str)> = vec![("ALLOWLIST_TABLE", table.to_string(), "--table")];
     let mut flag = |name, value: String, option| {
         if !value.is_empty() {
@@ -64,7 +61,7 @@ fn config(args: &AuditArgs, table: &str) -> Result<AuditorConfig> {
     flag("AUDIT_ACCOUNTS", args.accounts.join(","), "--accounts");
     flag("AUDIT_REGIONS", args.regions.join(","), "--regions");
     flag("AUDIT_ROLE_NAME", args.role.clone().unwrap_or_default(), "--role");
-    flag("LEDGER_TABLE", args.ledger_table.clone().unwrap_or_default(), "--ledger-table");
+    flag("LEDGER_TABLE", ledger_table.unwrap_or_default().to_string(), "--ledger-table");
     flag("REMEDIATE", args.remediate.to_string(), "--remediate");
     flag("DRY_RUN", args.dry_run.to_string(), "--dry-run");
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -85,8 +82,8 @@ fn config(args: &AuditArgs, table: &str) -> Result<AuditorConfig> {
     })
 }
 
-pub async fn run(args: AuditArgs, table: &str) -> Result<()> {
-    let config = config(&args, table)?;
+pub async fn run(args: AuditArgs, table: &str, ledger_table: Option<&str>) -> Result<()> {
+    let config = config(&args, table, ledger_table)?;
     let sdk = vpcwarden::aws::load_sdk_config().await?;
     let auditor = Auditor::new(config, &sdk);
     let options = Options::from_config(auditor.config());
@@ -300,16 +297,15 @@ mod tests {
             out: None,
             remediate: true,
             dry_run: true,
-            ledger_table: Some("ledger".into()),
         };
-        let c = config(&args, "allow").unwrap();
+        let c = config(&args, "allow", Some("ledger")).unwrap();
         let accounts = vec!["111111111111".to_string(), "222222222222".to_string()];
         assert_eq!(c.audit_accounts, AccountSelection::Listed { accounts, units: Vec::new() });
         assert_eq!(c.audit_regions, RegionSelection::Listed(vec!["eu-west-1".into()]));
         assert_eq!(c.audit_role_name.as_deref(), Some("vpcwarden-audit"));
         assert!(c.remediate && c.common.dry_run);
         let bad = AuditArgs { accounts: vec!["12".into()], ..args };
-        let err = config(&bad, "allow").unwrap_err().to_string();
+        let err = config(&bad, "allow", Some("ledger")).unwrap_err().to_string();
         assert!(err.contains("--accounts: `12` is not an AWS account id"), "{err}");
     }
 }

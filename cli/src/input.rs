@@ -5,7 +5,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use vpcwarden::domain::ids::{is_account_id, is_endpoint_service_id, is_vpc_id};
+use vpcwarden::domain::ids::{is_account_id, is_endpoint_id, is_endpoint_service_id, is_pcx_id, is_vpc_id};
 use vpcwarden::domain::waiver::resource_problem;
 use vpcwarden::domain::FindingCode;
 
@@ -58,6 +58,16 @@ pub fn finding_code(s: &str) -> Result<FindingCode, String> {
         let codes: Vec<&str> = FindingCode::ALL.iter().map(|c| c.as_str()).collect();
         format!("`{s}` is not a finding code (one of {})", codes.join(", "))
     })
+}
+
+/// An approval request's id: a peering connection (`pcx-…`) or an endpoint (`vpce-…`).
+pub fn request_id(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if is_pcx_id(s) || is_endpoint_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not a request id: a peering connection (pcx-…) or an endpoint (vpce-…)"))
+    }
 }
 
 /// A finding's resource id, as the reports show it.

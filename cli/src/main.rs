@@ -8,6 +8,7 @@ mod connections;
 mod grants;
 mod input;
 mod output;
+mod requests;
 mod waivers;
 
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 use vpcwarden::aws::allowlist::Allowlist;
 use vpcwarden::aws::endpoints::Endpoints;
+use vpcwarden::aws::ledger::Ledger;
 use vpcwarden::clock;
 use vpcwarden::error::Error;
 
@@ -28,6 +30,9 @@ struct Cli {
     /// The allowlist table.
     #[arg(long, global = true, env = "ALLOWLIST_TABLE", value_name = "TABLE")]
     table: Option<String>,
+    /// The ledger table (vpcwarden's record of its decisions and of approval requests).
+    #[arg(long, global = true, env = "LEDGER_TABLE", value_name = "TABLE")]
+    ledger_table: Option<String>,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -60,6 +65,12 @@ enum Command {
     Waivers(WaiversCommand),
     /// Delete a waiver.
     Unwaive(UnwaiveArgs),
+    /// The open approval requests (UNLISTED_ACTION=ask), oldest first, with every check's verdict.
+    Requests,
+    /// Approve a request: write the narrowest grant that admits exactly it.
+    Approve(requests::ApproveArgs),
+    /// Deny a request: reject it now, recording who and why.
+    Deny(requests::DenyArgs),
 }
 
 /// What the user did wrong, what was not there, or what AWS said.
@@ -105,12 +116,35 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let expires = match &cli.command {
         Command::Grant(command) => command.expiry(now)?,
         Command::Waive(args) => Some(args.expiry(now)?),
+        Command::Approve(args) => match &args.expires {
+            Some(text) => Some(input::expiry(text, now).map_err(|e| Failure::Usage(format!("--expires: {e}")))?),
+            None => None,
+        },
         _ => None,
+    };
+    let ledger_table = || {
+        cli.ledger_table.clone().ok_or_else(|| {
+            Failure::Usage("the ledger table is required: pass --ledger-table or set LEDGER_TABLE".into())
+        })
+    };
+    let ledger_table = match &cli.command {
+        Command::Requests | Command::Approve(_) | Command::Deny(_) => Some(ledger_table()?),
+        _ => cli.ledger_table.clone(),
     };
     let sdk = vpcwarden::aws::load_sdk_config().await?;
     let allowlist = Allowlist::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
     match cli.command {
-        Command::Audit(args) => audit::run(args, &table).await?,
+        Command::Audit(args) => audit::run(args, &table, ledger_table.as_deref()).await?,
+        Command::Requests => requests::list(&ledger(&sdk, ledger_table), cli.json).await?,
+        Command::Approve(args) => {
+            let person = requests::Person { who: caller_arn(&sdk).await, now };
+            let ledger = ledger(&sdk, ledger_table);
+            requests::approve(&sdk, &allowlist, &ledger, args, expires, person).await?
+        }
+        Command::Deny(args) => {
+            let person = requests::Person { who: caller_arn(&sdk).await, now };
+            requests::deny(&sdk, &ledger(&sdk, ledger_table), args, person).await?
+        }
         Command::Grant(command) => {
             let added_by = match command.added_by() {
                 Some(who) => who,
@@ -136,6 +170,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The ledger, signed by the CLI.
+fn ledger(sdk: &aws_config::SdkConfig, table: Option<String>) -> Ledger {
+    Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table.unwrap_or_default(), "vpcwarden-cli")
 }
 
 /// Who adds a grant when `--added-by` does not say: the caller's ARN, else `$USER`.

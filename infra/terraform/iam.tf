@@ -29,6 +29,17 @@ locals {
     variable = "ec2:ResourceTag/vpcwarden:managed"
     values   = ["true"]
   }] : []
+  # The bus the functions publish on (EVENT_BUS): exactly that one, by name in this account and
+  # region or by its ARN.
+  event_bus_arn = startswith(var.event_bus, "arn:") ? var.event_bus : "${local.arn_prefix}:events:${local.region}:${local.account_id}:event-bus/${var.event_bus}"
+  # Publish on it, and ask once per process whether it exists (EventBridge drops events sent to a
+  # bus that does not).
+  event_statements = var.event_bus == "" ? [] : [{
+    sid        = "Events"
+    actions    = ["events:PutEvents", "events:DescribeEventBus"]
+    resources  = [local.event_bus_arn]
+    conditions = []
+  }]
   org_conditions = var.organization_id == "" ? [] : [{
     test     = "StringEquals"
     variable = "aws:ResourceOrgID"
@@ -142,12 +153,25 @@ locals {
           conditions = [{ test = "ForAllValues:StringLike", variable = "dynamodb:LeadingKeys", values = ["peering#*"] }]
         },
         {
+          sid        = "AllowlistStream"
+          actions    = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+          resources  = [aws_dynamodb_table.allowlist.stream_arn]
+          conditions = []
+        },
+        {
+          sid        = "AllowlistStreamList"
+          actions    = ["dynamodb:ListStreams"]
+          resources  = ["${aws_dynamodb_table.allowlist.arn}/stream/*"]
+          conditions = []
+        },
+        {
           sid        = "Ledger"
           actions    = ["dynamodb:PutItem", "dynamodb:Query"]
           resources  = [aws_dynamodb_table.ledger.arn]
           conditions = []
         },
       ],
+      local.event_statements,
       local.runtime_statements["peering-acceptor"],
     )
 
@@ -200,6 +224,7 @@ locals {
           conditions = []
         },
       ],
+      local.event_statements,
       local.runtime_statements["endpoint-approver"],
     )
 
@@ -300,7 +325,7 @@ locals {
         },
         {
           sid        = "Ledger"
-          actions    = ["dynamodb:PutItem", "dynamodb:Query"]
+          actions    = ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]
           resources  = [aws_dynamodb_table.ledger.arn]
           conditions = []
         },
@@ -311,6 +336,7 @@ locals {
           conditions = []
         },
       ],
+      local.event_statements,
       local.runtime_statements["drift-auditor"],
     )
   }

@@ -6,6 +6,7 @@ locals {
     LEDGER_TABLE    = aws_dynamodb_table.ledger.name
     DRY_RUN         = tostring(var.dry_run)
     RUST_LOG        = var.log_level
+    EVENT_BUS       = var.event_bus
   }
 
   functions = {
@@ -224,6 +225,33 @@ resource "aws_lambda_event_source_mapping" "allowlist_changes" {
   filter_criteria {
     filter {
       pattern = jsonencode({ dynamodb = { Keys = { pk = { S = [{ prefix = "endpoint#" }] } } } })
+    }
+  }
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.failures.arn
+    }
+  }
+}
+
+# The acceptor's share of the allowlist stream: peering grants written (vpcwarden approve, or by
+# hand) decide that account's pending requests at once. Same settings and answers as the
+# approver's mapping above.
+resource "aws_lambda_event_source_mapping" "peering_grant_changes" {
+  event_source_arn                   = aws_dynamodb_table.allowlist.stream_arn
+  function_name                      = aws_lambda_function.this["peering-acceptor"].arn
+  starting_position                  = "LATEST"
+  batch_size                         = 25
+  maximum_batching_window_in_seconds = 5
+  bisect_batch_on_function_error     = true
+  function_response_types            = ["ReportBatchItemFailures"]
+  maximum_retry_attempts             = 5
+  maximum_record_age_in_seconds      = 86400
+
+  filter_criteria {
+    filter {
+      pattern = jsonencode({ dynamodb = { Keys = { pk = { S = [{ prefix = "peering#" }] } } } })
     }
   }
 

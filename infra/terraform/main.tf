@@ -61,6 +61,13 @@ resource "aws_kms_key" "this" {
         Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
         Resource  = "*"
       },
+      {
+        Sid       = "EventBridgeNotifications"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+      },
     ]
   })
   tags = var.tags

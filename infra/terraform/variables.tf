@@ -97,13 +97,13 @@ variable "organization_id" {
 }
 
 variable "unlisted_action" {
-  description = "UNLISTED_ACTION for the acceptor and the approver: leave unlisted requests pending (ignore) or reject them. SAM: UnlistedAction."
+  description = "UNLISTED_ACTION for the acceptor and the approver: leave unlisted requests pending (ignore), reject them, or leave them pending and ask a person (ask: an approval request and its event; vpcwarden approve / deny). SAM: UnlistedAction."
   type        = string
   default     = "ignore"
 
   validation {
-    condition     = contains(["ignore", "reject"], var.unlisted_action)
-    error_message = "unlisted_action must be ignore or reject."
+    condition     = contains(["ignore", "reject", "ask"], var.unlisted_action)
+    error_message = "unlisted_action must be ignore, reject or ask."
   }
 }
 
@@ -184,6 +184,39 @@ variable "remediate" {
   description = "REMEDIATE: the auditor recreates missing routes and deletes routes to dead peering connections. SAM: Remediate."
   type        = bool
   default     = false
+}
+
+variable "event_bus" {
+  description = "EVENT_BUS: the EventBridge bus (name or ARN) the three functions publish their decisions, findings and approval requests on; empty = no events. SAM: EventBus."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^$|^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$|^[A-Za-z0-9._/-]{1,256}$", var.event_bus))
+    error_message = "event_bus must be empty, an event bus name, or an event bus ARN."
+  }
+}
+
+variable "notification_email" {
+  description = "Optional e-mail address subscribed to the notification topic (approval requests, new critical or high findings, refused or failed decisions, as readable paragraphs); needs event_bus. Confirm the subscription mail. SAM: NotificationEmail."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.notification_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.notification_email))
+    error_message = "notification_email must be empty or an e-mail address."
+  }
+}
+
+variable "notification_topic_arn" {
+  description = "Optional SNS topic (for AWS Chatbot and other chat integrations) that also receives the notifications; needs event_bus. Its policy must let events.amazonaws.com publish (and its key, if encrypted). SAM: NotificationTopicArn."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notification_topic_arn))
+    error_message = "notification_topic_arn must be empty or an SNS topic ARN."
+  }
 }
 
 variable "security_hub" {

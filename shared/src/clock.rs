@@ -20,6 +20,16 @@ pub(crate) fn rfc3339(epoch_nanos: i128) -> String {
         .expect("rfc3339 formats any valid time")
 }
 
+/// A whole second as RFC 3339 with all nine fraction digits, so that it sorts as text among
+/// [`rfc3339`] instants (`…:21.000000000Z` before `…:21.5Z`, where `…:21Z` would sort after).
+pub(crate) fn rfc3339_second(epoch: i64) -> String {
+    let text = rfc3339(i128::from(epoch) * 1_000_000_000);
+    match text.strip_suffix('Z') {
+        Some(head) if !head.contains('.') => format!("{head}.000000000Z"),
+        _ => text,
+    }
+}
+
 /// When the invocation being served must have answered: Lambda's deadline for it (epoch
 /// milliseconds, from the Runtime API), or none (the CLI, a test calling a handler directly).
 ///

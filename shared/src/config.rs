@@ -63,6 +63,8 @@ pub struct Common {
     pub allowlist_table: String,
     pub ledger_table: String,
     pub dry_run: bool,
+    /// `EVENT_BUS` (a name or an ARN): where decisions and findings are published; `None`: no events.
+    pub event_bus: Option<String>,
 }
 
 impl Common {
@@ -71,7 +73,29 @@ impl Common {
             allowlist_table: env.required("ALLOWLIST_TABLE")?,
             ledger_table: env.required("LEDGER_TABLE")?,
             dry_run: env.flag("DRY_RUN", false)?,
+            event_bus: env.parsed("EVENT_BUS", parse_event_bus)?,
         })
+    }
+}
+
+/// An EventBridge bus: a name (1–256 of letters, digits, `.`, `-`, `_`, `/`) or its ARN
+/// (`arn:<partition>:events:<region>:<account>:event-bus/<name>`).
+fn parse_event_bus(v: &str) -> Result<String, String> {
+    let name_ok =
+        |n: &str| (1..=256).contains(&n.len()) && n.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/".contains(c));
+    let ok = match v.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            matches!(parts.as_slice(), [partition, "events", region, account, resource]
+                if !partition.is_empty() && crate::domain::ids::is_region(region) && crate::domain::ids::is_account_id(account)
+                    && resource.strip_prefix("event-bus/").is_some_and(name_ok))
+        }
+        None => name_ok(v),
+    };
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!("`{v}` is neither an event bus name nor an event bus ARN"))
     }
 }
 

@@ -11,6 +11,24 @@ fn env(extra: &[(&'static str, &'static str)]) -> Env<'static> {
 }
 
 #[test]
+fn an_event_bus_is_a_name_or_an_arn() {
+    let bus = |v: &'static str| Common::from_env(&env(&[("EVENT_BUS", v)])).map(|c| c.event_bus);
+    assert_eq!(bus("vpcwarden").unwrap().as_deref(), Some("vpcwarden"));
+    let arn = "arn:aws:events:us-east-1:123456789012:event-bus/vpcwarden";
+    assert_eq!(bus(arn).unwrap().as_deref(), Some(arn));
+    assert_eq!(Common::from_env(&env(&[])).unwrap().event_bus, None);
+    for bad in [
+        "bus with spaces",
+        "arn:aws:events:us-east-1:123:event-bus/x",
+        "arn:aws:sns:us-east-1:123456789012:event-bus/x",
+    ] {
+        let err = bus(bad).unwrap_err();
+        assert!(err.to_string().contains("EVENT_BUS"), "{bad}: {err}");
+        assert!(!err.is_retryable());
+    }
+}
+
+#[test]
 fn the_organisation_and_enabled_regions_are_selections() {
     let c = AuditorConfig::from_env(&env(&[
         ("AUDIT_ACCOUNTS", "org"),

@@ -279,6 +279,12 @@ fn check_acceptor(event: Value) -> Result<(), TestCaseError> {
             prop_assert!(is_pcx_id(&id), "accepted a malformed pcx id `{id}`")
         }
         Ok(acceptor::Trigger::Sweep | acceptor::Trigger::Nothing(_)) => {}
+        Ok(acceptor::Trigger::Grants { units, .. }) => {
+            for u in units {
+                prop_assert!(!u.sequence.is_empty());
+                prop_assert!(is_account_id(&u.account), "accepted a malformed account `{}`", u.account);
+            }
+        }
         Err(e) => check_bad_event(&e)?,
     }
     Ok(())

@@ -305,22 +305,34 @@ pub fn records(purpose: Purpose, pcx: Option<&str>, executed: &[Executed], conte
 }
 
 /// Writes the [`records`] of `executed`; conflicts once per change of mind (a sweep meets the
-/// same conflict every few minutes).
+/// same conflict every few minutes). The records written, for the events that tell them.
 pub async fn record(
     ledger: &Ledger,
     purpose: Purpose,
     pcx: Option<&str>,
     executed: &[Executed],
     context: &Value,
-) -> Result<()> {
+) -> Result<Vec<RouteRecord>> {
+    let mut written = Vec::new();
     for r in records(purpose, pcx, executed, context) {
-        if r.action == LedgerAction::RouteConflict {
-            ledger.record_unless_repeated(&r.key, r.action, r.reason, false, r.details).await?;
+        let (key, reason, details) = (r.key.clone(), r.reason.clone(), r.details.clone());
+        let wrote = if r.action == LedgerAction::RouteConflict {
+            ledger.record_unless_repeated(&key, r.action, reason, false, details).await?
         } else {
-            ledger.record(&r.key, r.action, r.reason, false, r.details).await?;
+            ledger.record(&key, r.action, reason, false, details).await.map(|_| true)?
+        };
+        if wrote {
+            written.push(r);
         }
     }
-    Ok(())
+    Ok(written)
+}
+
+impl RouteRecord {
+    /// The routes of the record, as an event tells them (the side is known when wiring).
+    pub fn route_notes(&self) -> Vec<crate::domain::events::RouteNote> {
+        serde_json::from_value(self.details["routes"].clone()).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

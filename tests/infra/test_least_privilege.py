@@ -56,6 +56,7 @@ ALL_OPTIONS_SAM = {
     "AuditRoleName": "vpcwarden-audit",
     "AuditAccounts": ["111122223333"],
     "SecurityHub": "true",
+    "EventBus": "vpcwarden-events",
 }
 ALL_OPTIONS_TF = {
     "requester_role_name": "vpcwarden-requester",
@@ -63,6 +64,7 @@ ALL_OPTIONS_TF = {
     "audit_role_name": "vpcwarden-audit",
     "audit_accounts": ["111122223333"],
     "security_hub": True,
+    "event_bus": "vpcwarden-events",
 }
 # The organisation-scale options. AUDIT_ACCOUNTS holds either org (alone) or ou: entries, so they
 # take two sets of inputs; the grants checked are the union of all three.
@@ -93,7 +95,14 @@ _LAMBDA_SERVICE = {
     "xray:PutTelemetryRecords": "Lambda active tracing sends telemetry with the execution role",
 }
 NOT_EXERCISED: dict[tuple[str, str], dict[str, str]] = {
-    ("peering-acceptor", "function"): dict(_LAMBDA_SERVICE),
+    ("peering-acceptor", "function"): {
+        **_LAMBDA_SERVICE,
+        # The acceptor's stream event source mapping (peering grants) polls with its role too.
+        "dynamodb:DescribeStream": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:GetRecords": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:GetShardIterator": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+        "dynamodb:ListStreams": "the DynamoDB stream event source mapping (Lambda's poller) uses the execution role",
+    },
     ("endpoint-approver", "function"): {
         **_LAMBDA_SERVICE,
         # The stream event source mapping polls with the function's role; the function itself

@@ -58,6 +58,9 @@ SCENARIOS = [
             "AuditRoleName": "vpcwarden-audit",  # without AuditAccounts: no cross-account statement
             "AuditRegions": ["eu-west-1", "us-east-1"],
             "SecurityHub": "true",
+            "EventBus": "vpcwarden-events",
+            "NotificationEmail": "network-team@example.com",
+            "NotificationTopicArn": "arn:aws:sns:us-east-1:111122223333:chatbot",
         },
     ),
     Scenario(
@@ -78,6 +81,7 @@ SCENARIOS = [
             "ExpiryWarningDays": "7",
             "AuditAccounts": ["111122223333", "444455556666"],
             "AuditRoleName": "vpcwarden-audit",
+            "EventBus": "arn:aws:events:us-east-1:111122223333:event-bus/central",
         },
     ),
     # Organisation scale: the whole organisation, enabled regions, Security Hub, the StackSet.
@@ -110,6 +114,7 @@ SCENARIOS = [
             "AuditRoleName": "vpcwarden-audit",
             "AuditRegions": ["eu-west-1", "eu-central-1"],
             "Remediate": "true",
+            "UnlistedAction": "ask",
             "MemberRoleStackSetOUs": ["ou-ab12-cdefgh34"],
         },
     ),
@@ -552,7 +557,7 @@ def tf_triggers(plan: Plan) -> dict[str, dict[str, list[Any]]]:
         if m:
             out[m.group(1)]["schedule"].append({"expression": r["schedule_expression"], "description": r["description"]})
     for address in plan.of_type("aws_sns_topic_subscription"):
-        if address.startswith("aws_sns_topic_subscription.alarm_email"):
+        if address.startswith(("aws_sns_topic_subscription.alarm_email", "aws_sns_topic_subscription.notification_email")):
             continue
         sub = plan.values[address]
         assert sub["protocol"] == "lambda"
@@ -589,6 +594,10 @@ def test_triggers_and_schedules_match(scenario: Scenario, sam_template: dict, tf
     assert sam == tf
     # The allowlist stream's answers name the record to retry from (partial batch responses).
     assert [d["response_types"] for d in sam["endpoint-approver"]["dynamodb"]] == [["ReportBatchItemFailures"]]
+    assert [d["response_types"] for d in sam["peering-acceptor"]["dynamodb"]] == [["ReportBatchItemFailures"]]
+    assert [d["filters"] for d in sam["peering-acceptor"]["dynamodb"]] == [
+        [{"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "peering#"}]}}}}]
+    ]
     # Every trigger may invoke its function, and only from its own source.
     permissions = plan.of_type("aws_lambda_permission")
     principals = sorted(p["principal"] for p in permissions.values())
@@ -599,6 +608,54 @@ def test_triggers_and_schedules_match(scenario: Scenario, sam_template: dict, tf
     assert principals == expected
     for address in permissions:
         assert plan.refs(address.split("[")[0], "source_arn"), f"{address} is limited by SourceArn"
+
+
+# The notification rules: Terraform key -> SAM logical id.
+NOTIFICATION_RULES = {
+    "approval-requested": "NotifyApprovalRequestedRule",
+    "finding-opened": "NotifyFindingOpenedRule",
+    "decision-refused": "NotifyDecisionRefusedRule",
+}
+
+
+def _target(target_id: str, paths: dict[str, str], template: str) -> tuple[str, str, str]:
+    return (target_id, json.dumps(paths, sort_keys=True), template)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
+def test_notifications_match(scenario: Scenario, sam_template: dict, tf_eval) -> None:
+    cfn = Cfn(sam_template, scenario.sam)
+    plan, _ = tf_eval(scenario)
+    sam: dict[str, Any] = {}
+    for key, lid in NOTIFICATION_RULES.items():
+        if lid not in cfn.resources():
+            continue
+        p = cfn.properties(lid)
+        targets = sorted(
+            _target(t["Id"], t["InputTransformer"]["InputPathsMap"], t["InputTransformer"]["InputTemplate"])
+            for t in p["Targets"]
+        )
+        sam[key] = {"bus": p["EventBusName"], "pattern": json.loads(p["EventPattern"]), "description": p["Description"], "targets": targets}
+    tf: dict[str, Any] = {}
+    for address, r in plan.of_type("aws_cloudwatch_event_rule").items():
+        m = re.match(r'aws_cloudwatch_event_rule\.notifications\["([a-z-]+)"\]', address)
+        if not m:
+            continue
+        targets = []
+        for kind in ("notifications", "notifications_chat"):
+            t = plan.values.get(f'aws_cloudwatch_event_target.{kind}["{m.group(1)}"]')
+            if t:
+                it = t["input_transformer"][0]
+                targets.append(_target(t["target_id"], it["input_paths"], it["input_template"]))
+        tf[m.group(1)] = {"bus": r["event_bus_name"], "pattern": json.loads(r["event_pattern"]), "description": r["description"], "targets": sorted(targets)}
+    assert sam == tf
+    on = bool(scenario.sam.get("EventBus")) and bool(scenario.sam.get("NotificationEmail") or scenario.sam.get("NotificationTopicArn"))
+    assert set(sam) == (set(NOTIFICATION_RULES) if on else set())
+    topics = [a for a in plan.values if a.startswith("aws_sns_topic.notifications")]
+    assert (len(topics) == 1) == on and (("NotificationTopic" in cfn.resources()) == on)
+    if on:
+        assert plan.refs("aws_sns_topic.notifications", "kms_master_key_id")[0] == "aws_kms_key.this.arn"
+        assert cfn.properties("NotificationTopic")["KmsMasterKeyId"] == ResourceRef("EncryptionKey")
 
 
 def test_schedules_are_rate_or_cron_expressions(sam_template: dict) -> None:

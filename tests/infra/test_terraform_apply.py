@@ -356,20 +356,24 @@ def test_rules_schedules_and_their_permissions(emu: support.EmulatorProcess, out
         assert {arn for p, arn in sources if p == "events.amazonaws.com"} <= rule_arns
 
 
-def test_allowlist_stream_mapping(emu: support.EmulatorProcess, out: dict, sam: Cfn) -> None:
+def test_allowlist_stream_mappings(emu: support.EmulatorProcess, out: dict, sam: Cfn) -> None:
+    """The approver's (endpoint grants) and the acceptor's (peering grants) mappings of the
+    allowlist stream, each as SAM declares it."""
     lam = emu.client("lambda")
-    [m] = lam.list_event_source_mappings()["EventSourceMappings"]
-    declared = sam.function("EndpointApproverFunction")["Events"]["AllowlistChanges"]["Properties"]
-    assert m["FunctionArn"] == out["function_arns"]["endpoint-approver"]
-    assert m["EventSourceArn"] == declared["Stream"]
-    assert m["BatchSize"] == declared["BatchSize"]
-    assert m["MaximumBatchingWindowInSeconds"] == declared["MaximumBatchingWindowInSeconds"]
-    assert m["BisectBatchOnFunctionError"] is True
-    assert m["FunctionResponseTypes"] == declared["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert m["MaximumRetryAttempts"] == declared["MaximumRetryAttempts"]
-    assert m["MaximumRecordAgeInSeconds"] == declared["MaximumRecordAgeInSeconds"]
-    assert [json.loads(f["Pattern"]) for f in m["FilterCriteria"]["Filters"]] == [json.loads(f["Pattern"]) for f in declared["FilterCriteria"]["Filters"]]
-    assert m["DestinationConfig"]["OnFailure"]["Destination"] == declared["DestinationConfig"]["OnFailure"]["Destination"]
+    mappings = {m["FunctionArn"]: m for m in lam.list_event_source_mappings()["EventSourceMappings"]}
+    assert len(mappings) == 2, mappings
+    for fn, logical_id in (("endpoint-approver", "EndpointApproverFunction"), ("peering-acceptor", "PeeringAcceptorFunction")):
+        m = mappings[out["function_arns"][fn]]
+        declared = sam.function(logical_id)["Events"]["AllowlistChanges"]["Properties"]
+        assert m["EventSourceArn"] == declared["Stream"]
+        assert m["BatchSize"] == declared["BatchSize"]
+        assert m["MaximumBatchingWindowInSeconds"] == declared["MaximumBatchingWindowInSeconds"]
+        assert m["BisectBatchOnFunctionError"] is True
+        assert m["FunctionResponseTypes"] == declared["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert m["MaximumRetryAttempts"] == declared["MaximumRetryAttempts"]
+        assert m["MaximumRecordAgeInSeconds"] == declared["MaximumRecordAgeInSeconds"]
+        assert [json.loads(f["Pattern"]) for f in m["FilterCriteria"]["Filters"]] == [json.loads(f["Pattern"]) for f in declared["FilterCriteria"]["Filters"]]
+        assert m["DestinationConfig"]["OnFailure"]["Destination"] == declared["DestinationConfig"]["OnFailure"]["Destination"]
 
 
 def test_log_groups_and_alarms(emu: support.EmulatorProcess, out: dict, sam: Cfn) -> None:

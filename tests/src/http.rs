@@ -29,8 +29,22 @@ fn agent() -> &'static ureq::Agent {
 
 /// Sends one request to `127.0.0.1:<port>` with a JSON body (if any) and reads the whole answer.
 pub(crate) fn request(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> Result<Response, ureq::Error> {
+    request_with(port, method, path, &[("Content-Type", "application/json")], body)
+}
+
+/// [`request`] with these headers.
+pub(crate) fn request_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Result<Response, ureq::Error> {
     let uri = format!("http://127.0.0.1:{port}{path}");
-    let request = ureq::http::Request::builder().method(method).uri(uri).header("Content-Type", "application/json");
+    let mut request = ureq::http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     let request = request.body(body.unwrap_or_default().to_vec())?;
     let mut answer = agent().run(request)?;
     let status = answer.status().as_u16();

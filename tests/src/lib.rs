@@ -9,6 +9,8 @@ pub mod bench_doc;
 pub mod bench_estate;
 pub mod c7n;
 mod capture;
+pub mod consumer;
+pub mod demo_approvals;
 pub mod demo_audit;
 pub mod emulator;
 pub mod events;

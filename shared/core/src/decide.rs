@@ -125,23 +125,38 @@ fn cidrs_outside_grant(cidrs: &[IpNet], grant: &PeeringGrant) -> Option<Refusal>
 /// (other than `local` and routes through this very connection) as specific as or more specific
 /// than a requester CIDR. Less specific routes (a default route, a /8 to a TGW) are fine.
 pub(crate) fn network_refusal(peering: &Peering, accepter_tables: &[&RouteTable]) -> Option<Refusal> {
-    for cidr in &peering.requester.cidrs {
-        if let Some(accepter_cidr) = peering.accepter.cidrs.iter().find(|a| overlaps(cidr, a)) {
-            return Some(Refusal::CidrOverlapsAccepter { cidr: *cidr, accepter_cidr: *accepter_cidr });
-        }
-        for table in accepter_tables {
-            let captured = table.routes.iter().find(|r| r.captures(cidr, &peering.id));
-            if let Some(route) = captured {
-                return Some(Refusal::CidrAlreadyRouted {
-                    cidr: *cidr,
-                    route_table: table.id.clone(),
-                    destination: route.destination,
-                    target: route.target.to_string(),
-                });
-            }
-        }
-    }
-    None
+    peering
+        .requester
+        .cidrs
+        .iter()
+        .find_map(|cidr| overlapping(peering, cidr).or_else(|| captured(peering, cidr, accepter_tables)))
+}
+
+/// The same two checks, each on its own (for a person deciding an approval request): the first
+/// overlap, and the first requester CIDR already routed.
+pub(crate) fn network_checks(peering: &Peering, accepter_tables: &[&RouteTable]) -> (Option<Refusal>, Option<Refusal>) {
+    let cidrs = &peering.requester.cidrs;
+    (
+        cidrs.iter().find_map(|c| overlapping(peering, c)),
+        cidrs.iter().find_map(|c| captured(peering, c, accepter_tables)),
+    )
+}
+
+fn overlapping(peering: &Peering, cidr: &IpNet) -> Option<Refusal> {
+    let accepter_cidr = peering.accepter.cidrs.iter().find(|a| overlaps(cidr, a))?;
+    Some(Refusal::CidrOverlapsAccepter { cidr: *cidr, accepter_cidr: *accepter_cidr })
+}
+
+fn captured(peering: &Peering, cidr: &IpNet, accepter_tables: &[&RouteTable]) -> Option<Refusal> {
+    accepter_tables.iter().find_map(|table| {
+        let route = table.routes.iter().find(|r| r.captures(cidr, &peering.id))?;
+        Some(Refusal::CidrAlreadyRouted {
+            cidr: *cidr,
+            route_table: table.id.clone(),
+            destination: route.destination,
+            target: route.target.to_string(),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -234,7 +234,7 @@ pub fn decide_connections(
 
 fn unlisted(policy: &Policy) -> Action {
     match policy.unlisted {
-        UnlistedAction::Ignore => Action::Leave,
+        UnlistedAction::Ignore | UnlistedAction::Ask => Action::Leave,
         UnlistedAction::Reject => Action::Reject,
     }
 }

@@ -107,3 +107,46 @@ pub fn emf_records(
         })
         .collect()
 }
+
+#[derive(Serialize)]
+struct EventsFailedRecord<'a> {
+    #[serde(rename = "_aws")]
+    aws: Metadata,
+    #[serde(rename = "Function")]
+    function: &'a str,
+    #[serde(rename = "EventsFailed")]
+    events_failed: usize,
+}
+
+/// The record of the events a function could not publish (`EventsFailed`, by `Function` and
+/// in all), written only when some failed.
+pub fn events_failed_record(function: &str, failed: usize, timestamp_ms: i64) -> String {
+    let directive = Directive {
+        namespace: NAMESPACE,
+        dimensions: vec![vec!["Function"], vec![]],
+        metrics: vec![count("EventsFailed")],
+    };
+    let record = EventsFailedRecord {
+        aws: Metadata { timestamp: timestamp_ms, cloud_watch_metrics: vec![directive] },
+        function,
+        events_failed: failed,
+    };
+    serde_json::to_string(&record).expect("EMF records always serialise")
+}
+
+#[cfg(test)]
+mod events_failed_tests {
+    use super::*;
+
+    #[test]
+    fn events_failed_is_a_metric_by_function_and_in_all() {
+        let line: Value =
+            serde_json::from_str(&events_failed_record("peering-acceptor", 3, 1_767_225_600_000)).unwrap();
+        assert_eq!(line["EventsFailed"], 3);
+        assert_eq!(line["Function"], "peering-acceptor");
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], NAMESPACE);
+        assert_eq!(directive["Dimensions"], serde_json::json!([["Function"], []]));
+        assert_eq!(directive["Metrics"][0]["Name"], "EventsFailed");
+    }
+}

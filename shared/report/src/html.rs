@@ -65,6 +65,7 @@ pub fn html(report: &Report) -> String {
                 }
                 (failed_banner(report))
                 (changes(report))
+                (super::requests::html(report))
                 (summary(report))
                 (scopes(&report.scope.scopes))
                 (estate(report))

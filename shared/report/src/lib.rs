@@ -31,11 +31,13 @@ pub mod asff;
 mod drawing;
 pub mod emf;
 mod estate;
+pub mod events;
 pub mod history;
 mod html;
 mod markdown;
 mod merge;
 pub mod ocsf;
+mod requests;
 pub mod wording;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,11 +45,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use drawing::{dot, svg, MAX_DRAWN_NODES};
-pub use emf::emf_records;
+pub use emf::{emf_records, events_failed_record};
 pub use estate::{Estate, EstateConsumer, EstatePeering, EstateService, EstateVpc, Health};
 pub use html::html;
 pub use markdown::markdown;
 pub use ocsf::ocsf;
+use vpcwarden_core::requests::OpenRequest;
 
 use history::{compare, Previous, Resolved, Status};
 use vpcwarden_core::audit::Observed;
@@ -231,6 +234,11 @@ pub struct Report {
     pub resolved: Vec<Resolved>,
     pub remediation: Vec<Remedy>,
     pub estate: Estate,
+    /// Approval requests still waiting for a person (`UNLISTED_ACTION=ask`), oldest first, each
+    /// with the commands that approve or deny it. Set by the auditor from the ledger (when it
+    /// writes a report, never read back from one).
+    #[serde(default, skip_deserializing)]
+    pub approval_requests: Vec<OpenRequest>,
 }
 
 fn scope_status(r: &ScopeResult) -> ScopeStatus {
@@ -311,6 +319,7 @@ impl Report {
             waived,
             resolved,
             remediation,
+            approval_requests: Vec::new(),
         }
     }
 

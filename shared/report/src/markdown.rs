@@ -54,6 +54,7 @@ pub fn markdown(report: &Report) -> String {
     );
 
     changes(&mut out, report);
+    super::requests::markdown(&mut out, report);
 
     let _ = writeln!(out, "## Scopes\n\n| account | region | status | findings | detail |\n|---|---|---|---|---|");
     for s in &report.scope.scopes {

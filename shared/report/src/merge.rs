@@ -76,6 +76,7 @@ impl Report {
             resolved,
             remediation,
             estate: estate.finish(),
+            approval_requests: Vec::new(),
         }
     }
 }

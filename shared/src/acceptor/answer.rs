@@ -2,6 +2,7 @@
 use ipnet::IpNet;
 use serde::Serialize;
 
+pub use crate::approver::BatchItemFailure;
 use crate::domain::{Peering, RouteTarget, Side};
 use vpcwarden_core::RouteChange;
 
@@ -14,6 +15,10 @@ pub struct Answer {
     pub peerings: Vec<Outcome>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// For a stream batch: the record Lambda retries from (the first of the unit that failed),
+    /// or none when the batch was processed whole (Lambda's partial batch response).
+    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
+    pub batch_item_failures: Option<Vec<BatchItemFailure>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -24,6 +29,8 @@ pub enum Action {
     Ignored,
     /// Refused and rejected (`UNLISTED_ACTION=reject`).
     Rejected,
+    /// No grant: left pending, and a person asked (`UNLISTED_ACTION=ask`).
+    Asked,
     /// Active and ours: routes checked and completed.
     Reconciled,
     /// Dead and ours: routes removed.

@@ -10,6 +10,7 @@ use crate::config::UnlistedAction;
 use crate::domain::peering::{ACCEPTED_AT_TAG, MANAGED_TAG};
 use crate::domain::{LedgerAction, Peering, PeeringGrant, PeeringStatus, Side};
 use crate::error::{Error, Result};
+use vpcwarden_core::announce::Told;
 use vpcwarden_core::{decide, Decision, Refusal};
 
 /// The requester as the ledger summarises it.
@@ -35,15 +36,26 @@ impl Acceptor {
             "malformed_grants": grants.malformed,
         });
         match decide(&p, &grants.grants, &tables, clock::now_epoch()) {
+            Decision::Refuse { reason } if self.asks(&reason) => self.ask(&p, &tables).await,
             Decision::Refuse { reason } => self.refuse(&p, &reason, summary).await,
             Decision::Accept { grant } if self.dry_run() => {
                 let mut details = summary;
                 details["grant"] = json!(grant);
-                self.record(&p.id, LedgerAction::Accepted, Some("dry run: a grant matches".into()), details).await?;
+                let reason = "dry run: a grant matches";
+                self.record(&p.id, LedgerAction::Accepted, Some(reason.into()), details).await?;
+                let told = Told { action: LedgerAction::Accepted, reason_code: None, reason, dry_run: true };
+                self.tell(&p.id, Some(&p), told, Vec::new()).await;
                 Ok(self.plan_acceptance(&p, me, snapshot).await)
             }
             Decision::Accept { grant } => self.accept(&p, &grant, me, snapshot, summary).await,
         }
+    }
+
+    /// Whether a person is asked about a refusal: only with `UNLISTED_ACTION=ask`, and only when
+    /// no live grant admits the requester (a grant would settle it; an overlap it would not).
+    fn asks(&self, reason: &Refusal) -> bool {
+        self.config.unlisted_action == UnlistedAction::Ask
+            && matches!(reason, Refusal::NoGrant { .. } | Refusal::GrantExpired { .. })
     }
 
     /// Leaves the request pending or rejects it (`UNLISTED_ACTION`), with the reason recorded
@@ -58,9 +70,15 @@ impl Acceptor {
         let text = reason.to_string();
         let mut details = summary;
         details["refusal"] = json!(reason);
-        self.ledger
+        let written = self
+            .ledger
             .record_unless_repeated(&ledger_key(&p.id), recorded, Some(text.clone()), self.dry_run(), details)
             .await?;
+        if written {
+            let told =
+                Told { action: recorded, reason_code: Some(reason.code()), reason: &text, dry_run: self.dry_run() };
+            self.tell(&p.id, Some(p), told, Vec::new()).await;
+        }
         Ok(Outcome::new(&p.id, p.status.as_str(), action).with_requester(p).because(text))
     }
 
@@ -85,6 +103,8 @@ impl Acceptor {
             let mut details = summary;
             details["grant"] = json!(grant);
             self.record(&p.id, LedgerAction::Accepted, Some(reason.into()), details).await?;
+            let told = Told { action: LedgerAction::Accepted, reason_code: None, reason, dry_run: false };
+            self.tell(&p.id, Some(p), told, Vec::new()).await;
         }
         let active = self.wait_active(p, accepted).await?;
         let dns = grant.dns_resolution == Some(true);

@@ -2,7 +2,9 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 
+use crate::aws::grant_item::stream_records;
 use crate::domain::ids::is_pcx_id;
+use crate::domain::{AllowlistKey, VpcScope};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +17,18 @@ pub enum Trigger {
     Sweep,
     /// A well-formed event that asks for nothing (a failed API call, another event name).
     Nothing(String),
+    /// The allowlist table's stream: peering grants inserted or changed, one unit per record in
+    /// the stream's order (each decides that account's pending requests into that VPC now).
+    Grants { units: Vec<PeeringUnit>, ignored: Vec<String> },
+}
+
+/// A peering grant that a stream record says was inserted or changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeeringUnit {
+    /// The record's `SequenceNumber`: what a partial batch response names when it fails.
+    pub sequence: String,
+    pub scope: VpcScope,
+    pub account: String,
 }
 
 impl Trigger {
@@ -24,11 +38,15 @@ impl Trigger {
             Trigger::Deleted(_) => "delete",
             Trigger::Sweep => "sweep",
             Trigger::Nothing(_) => "none",
+            Trigger::Grants { .. } => "allowlist-stream",
         }
     }
 }
 
 pub fn parse(event: Value) -> Result<Trigger> {
+    if event.get("Records").is_some() {
+        return stream(event);
+    }
     let event: EventBridgeEvent<Value> = serde_json::from_value(event).map_err(|e| {
         Error::BadEvent(format!("not an EventBridge event ({e}); expected a schedule or a CloudTrail event"))
     })?;
@@ -39,6 +57,24 @@ pub fn parse(event: Value) -> Result<Trigger> {
             Err(Error::BadEvent(format!("unsupported event source `{source}` / detail-type `{detail_type}`")))
         }
     }
+}
+
+/// Peering grants inserted or changed. A removed grant changes nothing here: an accepted
+/// connection stays (the auditor reports it as PEERING_NOT_ALLOWLISTED), a pending one stays
+/// pending. Other items (endpoint grants, waivers) are the approver's or nobody's.
+fn stream(event: Value) -> Result<Trigger> {
+    let mut units = Vec::new();
+    let mut ignored = Vec::new();
+    for r in stream_records(event)? {
+        match AllowlistKey::parse(&r.pk, &r.sk) {
+            Ok(AllowlistKey::Peering { scope, account }) if !r.removed => {
+                units.push(PeeringUnit { sequence: r.sequence, scope, account })
+            }
+            Ok(AllowlistKey::Peering { .. }) => ignored.push(format!("REMOVE {}/{}: nothing to undo", r.pk, r.sk)),
+            _ => ignored.push(format!("{}/{}: not a peering grant", r.pk, r.sk)),
+        }
+    }
+    Ok(Trigger::Grants { units, ignored })
 }
 
 fn cloudtrail(detail: &Value) -> Result<Trigger> {

@@ -6,6 +6,7 @@
 mod answer;
 mod decision;
 pub mod event;
+mod requests;
 mod wiring;
 
 use std::collections::HashMap;
@@ -16,20 +17,25 @@ use ipnet::IpNet;
 use serde_json::{json, Value};
 
 pub use answer::{Action, Answer, Outcome};
-use event::Trigger;
+use event::{PeeringUnit, Trigger};
 
 use crate::aws::allowlist::Allowlist;
 use crate::aws::ec2::{filter, Ec2};
+use crate::aws::eventbridge::{tell, EventBus};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
 use crate::aws::Shared;
 use crate::clock::Deadline;
 use crate::config::AcceptorConfig;
+use crate::domain::events::{Place, RouteNote};
 use crate::domain::peering::ACCEPTED_AT_TAG;
 use crate::domain::route::select_tables;
-use crate::domain::{LedgerAction, LedgerKey, Peering, PeeringStatus, RouteTable, RouteTarget, Side, TagFilter};
+use crate::domain::{
+    LedgerAction, LedgerKey, Peering, PeeringStatus, RouteTable, RouteTarget, Side, TagFilter, VpcScope,
+};
 use crate::error::{Error, Result};
 use crate::routes;
+use vpcwarden_core::announce::{self, Told};
 use vpcwarden_core::RouteChange;
 
 pub const ACTOR: &str = "peering-acceptor";
@@ -42,6 +48,7 @@ pub struct Acceptor {
     allowlist: Allowlist,
     ledger: Ledger,
     identity: Identity,
+    events: Option<EventBus>,
 }
 
 /// What the accepter side looks like: route tables and CIDRs of the VPCs involved, read once.
@@ -83,8 +90,35 @@ fn ledger_key(pcx: &str) -> LedgerKey {
 
 impl Acceptor {
     pub fn new(config: AcceptorConfig, sdk: &SdkConfig) -> Self {
-        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
-        Acceptor { region, ec2: Ec2::new(aws_sdk_ec2::Client::new(sdk)), allowlist, ledger, identity, config }
+        let Shared { region, allowlist, ledger, identity, events } = Shared::new(sdk, &config.common, ACTOR);
+        let ec2 = Ec2::new(aws_sdk_ec2::Client::new(sdk));
+        Acceptor { region, ec2, allowlist, ledger, identity, events, config }
+    }
+
+    /// Publishes the `Peering Decision` of a ledger record just written about `pcx` (`p`: the
+    /// connection, when it could be read). Never fails: a decision is never undone by its event.
+    async fn tell(&self, pcx: &str, p: Option<&Peering>, told: Told<'_>, routes: Vec<RouteNote>) {
+        let Some(bus) = &self.events else { return };
+        let caller = match self.identity.caller().await {
+            Ok(caller) => caller,
+            Err(e) => {
+                tracing::error!(error = %e, pcx, "event not published: the caller's identity is unknown");
+                return;
+            }
+        };
+        let place = Place { partition: &caller.partition, region: &self.region, account: &caller.account };
+        if let Some(event) = announce::peering_decision(&place, pcx, p, told, routes) {
+            tell(Some(bus), ACTOR, vec![event]).await;
+        }
+    }
+
+    /// Tells the route records just written about `pcx`.
+    async fn tell_routes(&self, pcx: &str, p: Option<&Peering>, written: &[routes::RouteRecord]) {
+        for r in written {
+            let told =
+                Told { action: r.action, reason_code: None, reason: r.reason.as_deref().unwrap_or(""), dry_run: false };
+            self.tell(pcx, p, told, r.route_notes()).await;
+        }
     }
 
     fn dry_run(&self) -> bool {
@@ -165,8 +199,18 @@ impl Acceptor {
 
     /// Pending requests, incomplete routes and dead connections where this account/region
     /// accepts: one listing, one read of the tables, then each connection on its own.
-    async fn sweep(&self, me: &str, answer: &mut Answer) -> Result<Vec<Error>> {
-        let listed = self.ec2.peerings(vec![filter("accepter-vpc-info.owner-id", [me])]).await?;
+    /// With `focus` (a peering grant just written), only that account's pending requests into
+    /// the grant's VPC(s) are decided.
+    async fn sweep(&self, me: &str, answer: &mut Answer, focus: Option<&PeeringUnit>) -> Result<Vec<Error>> {
+        let mut filters = vec![filter("accepter-vpc-info.owner-id", [me])];
+        if let Some(unit) = focus {
+            filters.push(filter("status-code", ["pending-acceptance"]));
+            filters.push(filter("requester-vpc-info.owner-id", [unit.account.as_str()]));
+            if let VpcScope::Vpc(vpc) = &unit.scope {
+                filters.push(filter("accepter-vpc-info.vpc-id", [vpc.as_str()]));
+            }
+        }
+        let listed = self.ec2.peerings(filters).await?;
         let mut candidates = Vec::new();
         for p in listed {
             // Re-checked here: the filter is only an optimisation.
@@ -175,9 +219,9 @@ impl Acceptor {
             }
             let relevant = match &p.status {
                 PeeringStatus::PendingAcceptance => true,
-                s if matches!(s, PeeringStatus::Active | PeeringStatus::Provisioning) || s.is_dead() => {
-                    self.is_ours(&p).await?
-                }
+                _ if focus.is_some() => false,
+                PeeringStatus::Active | PeeringStatus::Provisioning => self.is_ours(&p).await?,
+                s if s.is_dead() => self.is_ours(&p).await? || self.close_request(&p).await?,
                 _ => false,
             };
             if relevant {
@@ -256,8 +300,15 @@ pub async fn handle(event: Value, ctx: &Acceptor) -> Result<Value> {
                 }
             }
         }
-        Trigger::Sweep => errors = ctx.sweep(&me, &mut answer).await?,
+        Trigger::Sweep => errors = ctx.sweep(&me, &mut answer, None).await?,
         Trigger::Nothing(why) => answer.notes.push(why.clone()),
+        Trigger::Grants { units, ignored } => {
+            answer.notes.extend(ignored.iter().map(|i| format!("{i}: not for this function")));
+            ctx.settle_batch(&me, units, &mut answer).await;
+            let value = serde_json::to_value(&answer).map_err(|e| Error::Unexpected(e.to_string()))?;
+            tracing::info!(answer = %value, "peering-acceptor done");
+            return Ok(value);
+        }
     }
     let partial: Vec<String> = answer
         .peerings

@@ -97,7 +97,9 @@ impl Acceptor {
     ) -> Result<()> {
         let executed = self.on_both_sides(p, me, snapshot, wanted, out).await;
         absorb(out, &executed);
-        routes::record(&self.ledger, Purpose::Wiring, Some(&p.id), &executed, &json!({})).await
+        let written = routes::record(&self.ledger, Purpose::Wiring, Some(&p.id), &executed, &json!({})).await?;
+        self.tell_routes(&p.id, Some(p), &written).await;
+        Ok(())
     }
 
     /// Completes the routes of an active connection on both sides (as far as vpcwarden may).
@@ -146,7 +148,8 @@ impl Acceptor {
         let executed =
             routes::execute(&self.ec2, Side::Accepter, plan_cleanup(id, None, &managed), self.dry_run()).await;
         absorb(&mut out, &executed);
-        routes::record(&self.ledger, Purpose::Wiring, Some(id), &executed, &json!({})).await?;
+        let written = routes::record(&self.ledger, Purpose::Wiring, Some(id), &executed, &json!({})).await?;
+        self.tell_routes(id, None, &written).await;
         Ok(out)
     }
 }

@@ -2,12 +2,11 @@
 //! at: the connections and the grants are always re-read.
 use std::collections::BTreeSet;
 
-use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sns::SnsEvent;
 use serde_json::Value;
 
-use crate::aws::grant_item::{grant_from_item, Item};
+use crate::aws::grant_item::{grant_from_item, stream_records};
 use crate::domain::ids::{is_account_id, is_endpoint_id, is_endpoint_service_id};
 use crate::domain::AllowlistKey;
 use crate::error::{Error, Result};
@@ -147,32 +146,12 @@ fn hint(message: &str) -> Result<Hint> {
     Ok(hint)
 }
 
-#[derive(serde::Deserialize)]
-struct Keys {
-    pk: String,
-    sk: String,
-}
-
 fn stream(event: Value) -> Result<Trigger> {
-    let event: StreamEvent =
-        serde_json::from_value(event).map_err(|e| Error::BadEvent(format!("DynamoDB stream event: {e}")))?;
     let mut units: Vec<GrantUnit> = Vec::new();
     let mut ignored = Vec::new();
     let mut malformed = Vec::new();
-    for record in &event.records {
-        let id = &record.event_id;
-        let keys: Keys = serde_dynamo::from_item(record.change.keys.clone())
-            .map_err(|e| Error::BadEvent(format!("stream record {id}: Keys must hold pk and sk strings ({e})")))?;
-        let (pk, sk) = (keys.pk.as_str(), keys.sk.as_str());
-        let removed = match record.event_name.as_str() {
-            "INSERT" | "MODIFY" => false,
-            "REMOVE" => true,
-            other => return Err(Error::BadEvent(format!("stream record {id}: unknown eventName `{other}`"))),
-        };
-        let sequence = match record.change.sequence_number.as_deref() {
-            Some(s) if !s.is_empty() => s.to_string(),
-            _ => return Err(Error::BadEvent(format!("stream record {id}: no dynamodb.SequenceNumber"))),
-        };
+    for record in stream_records(event)? {
+        let (pk, sk) = (record.pk.as_str(), record.sk.as_str());
         if AllowlistKey::is_peering_pk(pk) {
             ignored.push(format!("{} {pk}/{sk}: a peering grant", record.event_name));
             continue;
@@ -187,26 +166,19 @@ fn stream(event: Value) -> Result<Trigger> {
             ));
             continue;
         };
-        if !removed {
-            // The table is re-read before deciding; a malformed new image is reported here.
-            let image: Item = record.change.new_image.clone().into();
-            if !image.is_empty() {
-                if let Err(why) = grant_from_item(&image) {
-                    malformed.push(why);
-                }
+        // The table is re-read before deciding; a malformed new image is reported here.
+        if !record.removed && !record.new_image.is_empty() {
+            if let Err(why) = grant_from_item(&record.new_image) {
+                malformed.push(why);
             }
         }
         if units.last().is_none_or(|u| u.service != service) {
-            units.push(GrantUnit { sequence, service, changes: GrantChanges::default() });
+            units.push(GrantUnit { sequence: record.sequence.clone(), service, changes: GrantChanges::default() });
         }
         let changes = &mut units.last_mut().expect("a unit for this record").changes;
-        if removed {
+        if record.removed {
             changes.removed.insert(account.to_string());
-            let by_ttl = record
-                .user_identity
-                .as_ref()
-                .is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com");
-            if by_ttl {
+            if record.by_ttl {
                 changes.expired.insert(account.to_string());
             }
         } else {

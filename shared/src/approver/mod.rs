@@ -24,12 +24,15 @@ use event::Trigger;
 use crate::aws::allowlist::Allowlist;
 use crate::aws::elbv2::Elbv2;
 use crate::aws::endpoints::{Endpoints, Service};
+use crate::aws::eventbridge::{tell, EventBus};
 use crate::aws::identity::Identity;
 use crate::aws::ledger::Ledger;
 use crate::aws::Shared;
 use crate::config::ApproverConfig;
+use crate::domain::events::Place;
 use crate::domain::{EndpointGrant, Failure, LedgerAction, LedgerKey};
 use crate::error::{Error, Result};
+use vpcwarden_core::announce;
 use vpcwarden_core::endpoint::{health_warnings, plan_principals, Action, Focus, Policy, PrincipalChange, Verdict};
 
 pub const ACTOR: &str = "endpoint-approver";
@@ -46,6 +49,7 @@ pub struct Approver {
     allowlist: Allowlist,
     ledger: Ledger,
     identity: Identity,
+    events: Option<EventBus>,
 }
 
 /// One service this run settles.
@@ -71,7 +75,7 @@ fn ledger_action(v: &Verdict) -> LedgerAction {
 
 impl Approver {
     pub fn new(config: ApproverConfig, sdk: &SdkConfig) -> Self {
-        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
+        let Shared { region, allowlist, ledger, identity, events } = Shared::new(sdk, &config.common, ACTOR);
         Approver {
             region,
             endpoints: Endpoints::new(aws_sdk_ec2::Client::new(sdk)),
@@ -79,6 +83,7 @@ impl Approver {
             allowlist,
             ledger,
             identity,
+            events,
             config,
         }
     }
@@ -251,6 +256,9 @@ impl Approver {
         let current = self.endpoints.allowed_principals(service).await?;
         let change = plan_principals(service, &current, grants, partition, now);
         if !change.is_empty() {
+            let caller = self.identity.caller().await?;
+            let place = Place { partition, region: &self.region, account: &caller.account };
+            let event = announce::principals_synced(&place, service, &change, self.dry_run());
             self.ledger
                 .record(
                     &ledger_key(service),
@@ -263,6 +271,7 @@ impl Approver {
             if !self.dry_run() {
                 self.endpoints.modify_principals(service, &change).await?;
             }
+            tell(self.events.as_ref(), ACTOR, vec![event]).await;
         }
         Ok(change)
     }

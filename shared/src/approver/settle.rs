@@ -1,7 +1,7 @@
 //! Settling the target services, in steps that each return a value: load (all or nothing: fail
 //! closed) → decide (pure) → record the decisions → act (one Accept and one Reject call per
 //! service, principals kept in step) → read back → judge (pure) → record the failures.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
@@ -10,10 +10,14 @@ use super::answer::{Answer, ConnectionAnswer, FailureAnswer, ServiceAnswer};
 use super::event::Trigger;
 use super::{ledger_action, ledger_key, Approver, Target, CONCURRENCY};
 use crate::aws::endpoints::LIVE_STATES;
+use crate::aws::eventbridge::tell;
 use crate::clock;
-use crate::domain::{Connection, ConnectionState, EndpointGrant, Failure, LedgerAction};
+use crate::domain::events::Place;
+use crate::domain::{Connection, ConnectionState, EndpointGrant, Failure, LedgerAction, UnlistedAction};
 use crate::error::{Error, Result};
+use vpcwarden_core::announce::{self, Told};
 use vpcwarden_core::endpoint::{batches, decide_connections, judge, outcome, Action, Listed, Outcome, Reason, Verdict};
+use vpcwarden_core::requests::ApprovalRequest;
 
 /// A service's decisions, and what became of them.
 struct Plan<'t> {
@@ -22,6 +26,8 @@ struct Plan<'t> {
     verdicts: Vec<Verdict>,
     failures: Vec<(Action, Failure)>,
     answer: ServiceAnswer,
+    /// The decisions this run took (its ledger records written, its calls done), to be told.
+    told: Vec<(Verdict, LedgerAction, String)>,
 }
 
 /// What went wrong in a run (with whether a retry can help): the run still finishes.
@@ -38,11 +44,18 @@ pub(super) async fn settle(
     let (grants, connections) = load(ctx, targets, answer).await?;
     let now = clock::now_epoch();
     let mut plans = decide(ctx, targets, grants, &connections, now);
-    ctx.record_decisions(trigger.name(), &plans).await?;
+    let left = ctx.record_decisions(trigger.name(), &plans).await?;
+    ctx.ask(&plans, &connections, partition).await?;
     let (attempted, mut errors) = act(ctx, &mut plans, partition, now).await;
     let after = read_back(ctx, &plans, &mut errors).await;
-    let failed = judge_all(ctx, &mut plans, after.as_ref(), &mut errors);
+    let failed = judge_all(ctx, &mut plans, after.as_ref(), &left, &mut errors);
     record_failures(ctx, &failed, &mut errors).await;
+    for f in &failed {
+        let action = failed_action(&f.verdict);
+        let told = (f.verdict.clone(), action, format!("{}: {}", f.code, f.message));
+        plans.iter_mut().filter(|p| p.target.service.id == f.service).for_each(|p| p.told.push(told.clone()));
+    }
+    ctx.tell_decisions(partition, &plans).await;
     answer.services.extend(plans.into_iter().map(|p| p.answer));
     if errors.is_empty() {
         return Ok(());
@@ -85,7 +98,7 @@ fn decide<'t>(
             let grants = grants.remove(&t.service.id).unwrap_or_default();
             let verdicts = decide_connections(&t.service.id, connections, &grants, &policy, &t.focus, now);
             let answer = ServiceAnswer { service_id: t.service.id.clone(), ..ServiceAnswer::default() };
-            Plan { target: t, grants, verdicts, failures: Vec::new(), answer }
+            Plan { target: t, grants, verdicts, failures: Vec::new(), answer, told: Vec::new() }
         })
         .collect()
 }
@@ -156,6 +169,7 @@ fn judge_all(
     ctx: &Approver,
     plans: &mut [Plan<'_>],
     after: Option<&BTreeMap<String, ConnectionState>>,
+    left: &BTreeSet<String>,
     errors: &mut Errors,
 ) -> Vec<Unresolved> {
     let mut unresolved = Vec::new();
@@ -171,6 +185,15 @@ fn judge_all(
                 Listed::Elsewhere => None,
             };
             listed.into_iter().for_each(|list| list.push(v.endpoint_id.clone()));
+            // Told: what this run's call did, and a connection left pending once per change.
+            let taken = match judged.listed {
+                Listed::Accepted | Listed::Rejected => true,
+                Listed::Pending => left.contains(&v.endpoint_id),
+                Listed::Elsewhere => false,
+            };
+            if taken {
+                plan.told.push((v.clone(), ledger_action(v), v.reason.to_string()));
+            }
             if let Some(Outcome::Failed { code, message, .. }) = &judged.outcome {
                 let text = format!("{} {}: {code}: {message}", v.action.as_str(), v.endpoint_id);
                 tracing::error!(service = %plan.target.service.id, error = %text);
@@ -200,10 +223,7 @@ fn judge_all(
 async fn record_failures(ctx: &Approver, unresolved: &[Unresolved], errors: &mut Errors) {
     let dry_run = ctx.dry_run();
     let records = unresolved.iter().map(|u| async move {
-        let action = match ledger_action(&u.verdict) {
-            LedgerAction::Accepted => LedgerAction::AcceptFailed,
-            _ => LedgerAction::RejectFailed,
-        };
+        let action = failed_action(&u.verdict);
         let details = json!({"service_id": u.service, "account": u.verdict.account});
         let reason = Some(format!("{}: {}", u.code, u.message));
         ctx.ledger.record(&ledger_key(&u.verdict.endpoint_id), action, reason, dry_run, details).await
@@ -216,12 +236,69 @@ async fn record_failures(ctx: &Approver, unresolved: &[Unresolved], errors: &mut
     }
 }
 
+/// The ledger's name for an action that did not take effect.
+fn failed_action(v: &Verdict) -> LedgerAction {
+    match ledger_action(v) {
+        LedgerAction::Accepted => LedgerAction::AcceptFailed,
+        _ => LedgerAction::RejectFailed,
+    }
+}
+
 impl Approver {
-    /// One ledger record per decision, before anything is changed.
-    async fn record_decisions(&self, trigger: &str, plans: &[Plan<'_>]) -> Result<()> {
+    /// Whether a person is asked about this verdict (`UNLISTED_ACTION=ask`): a pending
+    /// connection left waiting because no live grant admits it.
+    fn asks(&self, v: &Verdict) -> bool {
+        self.config.unlisted_action == UnlistedAction::Ask
+            && v.action == Action::Leave
+            && v.state == ConnectionState::PendingAcceptance
+            && matches!(v.reason, Reason::NoGrant | Reason::GrantExpired { .. })
+    }
+
+    /// Opens an approval request for each connection a person is asked about (once each, keyed
+    /// by when it was created) and announces the ones this run opened.
+    async fn ask(&self, plans: &[Plan<'_>], connections: &[Connection], partition: &str) -> Result<()> {
+        let mut events = Vec::new();
+        for v in plans.iter().flat_map(|p| p.verdicts.iter()).filter(|v| self.asks(v)) {
+            let Some(c) = connections.iter().find(|c| c.endpoint_id == v.endpoint_id) else { continue };
+            let request = ApprovalRequest::endpoint(c, &self.region);
+            let first_seen = c.created_at.unwrap_or_else(clock::now_epoch);
+            if self.ledger.open_request(&request, first_seen, self.dry_run()).await? {
+                events.push((request, clock::rfc3339_second(first_seen.min(clock::now_epoch()))));
+            }
+        }
+        if let (Some(bus), false) = (&self.events, events.is_empty()) {
+            let caller = self.identity.caller().await?;
+            let place = Place { partition, region: &self.region, account: &caller.account };
+            let events = events.iter().map(|(r, at)| announce::approval_requested(&place, r, at)).collect();
+            tell(Some(bus), super::ACTOR, events).await;
+        }
+        Ok(())
+    }
+
+    /// Publishes the decisions each plan took (`Endpoint Connection Decision`).
+    async fn tell_decisions(&self, partition: &str, plans: &[Plan<'_>]) {
+        let Some(bus) = &self.events else { return };
+        let Ok(caller) = self.identity.caller().await else { return };
+        let place = Place { partition, region: &self.region, account: &caller.account };
+        let events: Vec<_> = plans
+            .iter()
+            .flat_map(|p| {
+                let place = &place;
+                p.told.iter().filter_map(move |(v, action, reason)| {
+                    let told = Told { action: *action, reason_code: None, reason, dry_run: self.dry_run() };
+                    announce::endpoint_decision(place, &p.target.service.id, v, told)
+                })
+            })
+            .collect();
+        tell(Some(bus), super::ACTOR, events).await;
+    }
+
+    /// One ledger record per decision, before anything is changed; the connections left
+    /// pending whose record was written now (the others were already recorded so).
+    async fn record_decisions(&self, trigger: &str, plans: &[Plan<'_>]) -> Result<BTreeSet<String>> {
         let dry_run = self.dry_run();
         let records = plans.iter().flat_map(|p| {
-            p.verdicts.iter().filter(|v| v.is_decision()).map(move |v| {
+            p.verdicts.iter().filter(|v| v.is_decision() && !self.asks(v)).map(move |v| {
                 let details = json!({
                     "service_id": p.target.service.id,
                     "account": v.account,
@@ -236,13 +313,17 @@ impl Approver {
                     let action = ledger_action(v);
                     if v.action == Action::Leave {
                         // Left pending: repeated on every sweep, recorded once per change.
-                        self.ledger.record_unless_repeated(&key, action, reason, dry_run, details).await.map(|_| ())
+                        let written =
+                            self.ledger.record_unless_repeated(&key, action, reason, dry_run, details).await?;
+                        Ok(written.then(|| v.endpoint_id.clone()))
                     } else {
-                        self.ledger.record(&key, action, reason, dry_run, details).await.map(|_| ())
+                        self.ledger.record(&key, action, reason, dry_run, details).await.map(|_| None)
                     }
                 }
             })
         });
-        futures::stream::iter(records).buffer_unordered(CONCURRENCY).try_for_each(|_| async { Ok(()) }).await
+        let written: Vec<Option<String>> =
+            futures::stream::iter(records).buffer_unordered(CONCURRENCY).try_collect().await?;
+        Ok(written.into_iter().flatten().collect())
     }
 }

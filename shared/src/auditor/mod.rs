@@ -137,6 +137,7 @@ pub struct Auditor {
     allowlist: Allowlist,
     ledger: Ledger,
     reports: Option<Reports>,
+    events: Option<crate::aws::eventbridge::EventBus>,
 }
 
 /// The function's answer: findings by code, what was remediated, where the reports are.
@@ -171,12 +172,12 @@ pub struct Answer {
 
 impl Auditor {
     pub fn new(config: AuditorConfig, sdk: &SdkConfig) -> Self {
-        let Shared { region, allowlist, ledger, identity } = Shared::new(sdk, &config.common, ACTOR);
+        let Shared { region, allowlist, ledger, identity, events } = Shared::new(sdk, &config.common, ACTOR);
         let reports = config
             .report_bucket
             .as_ref()
             .map(|bucket| Reports::new(aws_sdk_s3::Client::new(sdk), bucket, &config.report_prefix));
-        Auditor { region, identity, allowlist, ledger, reports, config }
+        Auditor { region, identity, allowlist, ledger, reports, events, config }
     }
 
     pub fn config(&self) -> &AuditorConfig {
@@ -417,6 +418,7 @@ async fn run_once(request: &event::Request, ctx: &Auditor) -> Result<Value> {
         Ok(w) => w.clone(),
         Err(_) => Vec::new(),
     };
+    ctx.tell(&report, &written, run.options.dry_run).await;
     let answer = answer(request.trigger, &run, &report, written);
     let value = serde_json::to_value(&answer).map_err(|e| Error::Unexpected(format!("answer: {e}")))?;
     tracing::info!(answer = %value, "drift-auditor done");

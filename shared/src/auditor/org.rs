@@ -121,7 +121,12 @@ impl Auditor {
         .into_iter()
         .collect::<Result<_>>()?;
         let missing = missing.into_iter().map(no_result).collect();
-        let report = Report::merge(&plan.generated_at, parts, missing);
+        let mut report = Report::merge(&plan.generated_at, parts, missing);
+        let me = self.identity.caller().await?.account.clone();
+        // Requests wait in this account, in the region where they were asked.
+        let here = |region: &str| report.scope.scopes.iter().any(|s| s.account == me && s.region == region);
+        let open = self.open_requests().await.into_iter().filter(|o| here(&o.request.region)).collect();
+        report.approval_requests = open;
         let audited = report.scope.scopes.iter().filter(|s| s.status == ScopeState::Ok).count();
         let failed = report.scope.scopes.len() - audited;
 
@@ -130,10 +135,10 @@ impl Auditor {
         for line in report::emf_records(&report.summary, audited, failed, ACTOR, timestamp_ms) {
             println!("{line}");
         }
-        let me = self.identity.caller().await?.account.clone();
         let status = if audited > 0 { "ok" } else { "failed" };
         let entry = report_entry(&report, (plan.dry_run, plan.remediate), status, None, written.clone());
         self.ledger.record_report(&me, &self.region, &plan.generated_at, &entry).await?;
+        self.tell(&report, &written, plan.dry_run).await;
         tracing::info!(run_id = %run_id, audited, failed, total = report.summary.total, "org audit aggregated");
         if audited == 0 && failed > 0 {
             let errors = report

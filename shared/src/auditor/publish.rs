@@ -3,6 +3,7 @@
 //! compares with. A scope whose history is held back (previous report unreadable now, Security
 //! Hub export failed) keeps its pointer, so the next run compares with the same run again.
 use super::{Auditor, Run};
+use crate::aws::eventbridge::tell;
 use crate::aws::ledger::ReportEntry;
 use crate::aws::s3::Rendering;
 use crate::domain::LedgerAction;
@@ -10,15 +11,45 @@ use crate::error::Result;
 use crate::report::{self, RemedyOutcome, Report, ScopeResult};
 
 impl Auditor {
+    /// The approval requests still open (for the report); a ledger that cannot be read leaves
+    /// them out, said in the logs, and fails nothing.
+    pub(super) async fn open_requests(&self) -> Vec<vpcwarden_core::requests::OpenRequest> {
+        self.ledger.open_requests().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "open approval requests not listed in the report");
+            Vec::new()
+        })
+    }
+
+    /// Tells others what the run found (`Finding Opened`, `Finding Resolved`) and that it
+    /// completed; never fails (the run's result does not depend on its events).
+    pub(crate) async fn tell(&self, report: &Report, written: &[String], dry_run: bool) {
+        let Some(bus) = &self.events else { return };
+        let partition = match self.partition().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "events not published: the partition is unknown");
+                return;
+            }
+        };
+        tell(Some(bus), super::ACTOR, report::events::finding_events(report, &partition)).await;
+        let completed = report::events::audit_completed(report, written.to_vec(), dry_run);
+        tell(Some(bus), super::ACTOR, vec![completed]).await;
+    }
+
     /// Writes each scope's report to S3 (when `REPORT_BUCKET` is set), its summary to the
     /// ledger, then moves the scope's `latest` pointer to it (unless the run holds it back);
     /// the addresses written. Every scope is attempted; the first error is returned.
     pub(crate) async fn publish(&self, run: &Run) -> Result<Vec<String>> {
         let partition = self.partition().await?;
+        let me = self.identity.caller().await?.account.clone();
+        let open = self.open_requests().await;
         let mut written = Vec::new();
         let mut first_error = None;
         for r in &run.results {
-            let report = Report::build(&run.generated_at, &run.results, Some((&r.account, &r.region)));
+            let mut report = Report::build(&run.generated_at, &run.results, Some((&r.account, &r.region)));
+            // Requests wait in this account, in the region where they were asked.
+            report.approval_requests =
+                open.iter().filter(|o| r.account == me && o.request.region == r.region).cloned().collect();
             let mut location = Vec::new();
             if let Some(reports) = &self.reports {
                 let started = std::time::Instant::now();

@@ -94,7 +94,7 @@ impl Ec2 {
     }
 
     /// Every IPv4 and IPv6 block associated with each of `vpc_ids`, in one paginated call.
-    pub(crate) async fn vpcs_cidrs(&self, vpc_ids: &[&str]) -> Result<HashMap<String, Vec<IpNet>>> {
+    pub async fn vpcs_cidrs(&self, vpc_ids: &[&str]) -> Result<HashMap<String, Vec<IpNet>>> {
         let mut pages = self
             .client
             .describe_vpcs()

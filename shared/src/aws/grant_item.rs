@@ -190,6 +190,67 @@ pub fn item_from_waiver(w: &Waiver) -> Item {
     serde_dynamo::to_item(raw).expect("a waiver item always serialises")
 }
 
+/// One record of the allowlist table's stream, as both stream triggers read it.
+#[derive(Clone, Debug)]
+pub struct StreamRecord {
+    pub id: String,
+    pub event_name: String,
+    pub pk: String,
+    pub sk: String,
+    /// REMOVE (by a person, or by DynamoDB's TTL).
+    pub removed: bool,
+    /// Removed by DynamoDB's TTL (the grant expired).
+    pub by_ttl: bool,
+    /// The record's `SequenceNumber`: what a partial batch response names.
+    pub sequence: String,
+    pub new_image: Item,
+}
+
+#[derive(Deserialize)]
+struct Keys {
+    pk: String,
+    sk: String,
+}
+
+/// The records of a DynamoDB stream event (Lambda's shape), in order; a record without keys,
+/// event name or sequence number is a bad event (it cannot come from DynamoDB).
+pub fn stream_records(event: serde_json::Value) -> crate::error::Result<Vec<StreamRecord>> {
+    use crate::error::Error;
+    let event: aws_lambda_events::dynamodb::Event =
+        serde_json::from_value(event).map_err(|e| Error::BadEvent(format!("DynamoDB stream event: {e}")))?;
+    let mut records = Vec::new();
+    for record in &event.records {
+        let id = &record.event_id;
+        let keys: Keys = serde_dynamo::from_item(record.change.keys.clone())
+            .map_err(|e| Error::BadEvent(format!("stream record {id}: Keys must hold pk and sk strings ({e})")))?;
+        let removed = match record.event_name.as_str() {
+            "INSERT" | "MODIFY" => false,
+            "REMOVE" => true,
+            other => return Err(Error::BadEvent(format!("stream record {id}: unknown eventName `{other}`"))),
+        };
+        let sequence = match record.change.sequence_number.as_deref() {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => return Err(Error::BadEvent(format!("stream record {id}: no dynamodb.SequenceNumber"))),
+        };
+        let by_ttl = removed
+            && record
+                .user_identity
+                .as_ref()
+                .is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com");
+        records.push(StreamRecord {
+            id: id.clone(),
+            event_name: record.event_name.clone(),
+            pk: keys.pk,
+            sk: keys.sk,
+            removed,
+            by_ttl,
+            sequence,
+            new_image: record.change.new_image.clone().into(),
+        });
+    }
+    Ok(records)
+}
+
 #[cfg(test)]
 #[path = "grant_item_tests.rs"]
 mod tests;

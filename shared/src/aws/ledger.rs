@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::clock;
 use crate::domain::{LedgerAction, LedgerKey};
 use crate::error::{Error, Result};
+use vpcwarden_core::requests::ApprovalRequest;
+pub use vpcwarden_core::requests::OpenRequest;
 
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -31,6 +33,22 @@ pub struct Entry {
     /// The inputs of the decision, summarised (ids, CIDRs, routes), never whole events.
     #[serde(default)]
     pub details: serde_json::Value,
+}
+
+/// Whether a record ends an approval request.
+fn closes(e: &Entry) -> bool {
+    matches!(e.action, LedgerAction::Approved | LedgerAction::Denied | LedgerAction::RequestClosed)
+}
+
+/// The request the records of one `request#<id>` key keep, if it is still open.
+fn still_open(records: &[Entry]) -> Result<Option<OpenRequest>> {
+    if records.iter().any(closes) {
+        return Ok(None);
+    }
+    let Some(opened) = records.iter().find(|e| e.action == LedgerAction::ApprovalRequested) else { return Ok(None) };
+    let request = serde_json::from_value(opened.details.clone())
+        .map_err(|e| Error::Unexpected(format!("approval request under {}: {e}", opened.pk)))?;
+    Ok(Some(OpenRequest::new(opened.at.clone(), request)))
 }
 
 /// A report summary in the ledger (its keys are added by [`Ledger::record_report`]).
@@ -153,6 +171,79 @@ impl Ledger {
                     .map_err(|e| Error::Unexpected(format!("ledger entry under {pk}: {e}")))
             })
             .collect()
+    }
+
+    /// Opens the approval request `r` (`request#<id>`), first seen at `first_seen` (epoch s):
+    /// the record's time is when the request was made when AWS says so (never later than now),
+    /// so that two invocations meeting it at once write the same key and only one opens it. `true` when this
+    /// call opened it (then, and only then, it is announced).
+    pub(crate) async fn open_request(&self, r: &ApprovalRequest, first_seen: i64, dry_run: bool) -> Result<bool> {
+        let first_seen = first_seen.min(clock::now_epoch());
+        let action = LedgerAction::ApprovalRequested;
+        let at = clock::rfc3339_second(first_seen);
+        let details = serde_json::to_value(r).map_err(|e| Error::Unexpected(format!("approval request: {e}")))?;
+        let entry = Entry {
+            pk: LedgerKey::Request(r.id.clone()).to_string(),
+            sk: format!("{at}#{action}"),
+            action,
+            reason: Some("no grant admits it: waiting for a person's approval".into()),
+            actor: self.actor.to_string(),
+            at,
+            dry_run,
+            details,
+        };
+        let item = serde_dynamo::to_item(&entry).map_err(|e| Error::Unexpected(format!("ledger entry: {e}")))?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) AND attribute_not_exists(sk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(Error::aws("PutItem", e)),
+        }
+    }
+
+    /// The approval requests still open (opened under `request#<id>`, and neither approved,
+    /// denied nor closed since: a request is never reopened, so presence is enough, whatever the
+    /// records' times), oldest first: one Scan of the ledger, filtered to `request#` keys (read
+    /// and paid for in full; fine for a person's command and once a night).
+    pub async fn open_requests(&self) -> Result<Vec<OpenRequest>> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :request)")
+            .expression_attribute_values(":request", AttributeValue::S("request#".into()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut by_key: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+        while let Some(page) = pages.next().await {
+            for item in page.map_err(|e| Error::aws("Scan", e))?.items() {
+                let entry: Entry = serde_dynamo::from_item(item.clone())
+                    .map_err(|e| Error::Unexpected(format!("ledger entry: {e}")))?;
+                by_key.entry(entry.pk.clone()).or_default().push(entry);
+            }
+        }
+        let open: Result<Vec<Option<OpenRequest>>> = by_key.values().map(|records| still_open(records)).collect();
+        let mut open: Vec<OpenRequest> = open?.into_iter().flatten().collect();
+        open.sort_by(|a, b| (&a.first_seen, &a.request.id).cmp(&(&b.first_seen, &b.request.id)));
+        Ok(open)
+    }
+
+    /// The approval request `id` and whether it is still open (`None`: there is none).
+    pub async fn request(&self, id: &str) -> Result<Option<(OpenRequest, bool)>> {
+        let key = LedgerKey::Request(id.to_string());
+        let records = self.latest(&key, 100).await?;
+        let Some(first) = records.iter().find(|e| e.action == LedgerAction::ApprovalRequested) else { return Ok(None) };
+        let request = serde_json::from_value(first.details.clone())
+            .map_err(|e| Error::Unexpected(format!("approval request {id} in the ledger: {e}")))?;
+        Ok(Some((OpenRequest::new(first.at.clone(), request), !records.iter().any(closes))))
     }
 
     /// Appends a report summary: `pk = report#<account>#<region>`, `sk = <generated_at>`

@@ -3,6 +3,7 @@ pub mod allowlist;
 pub mod ec2;
 pub mod elbv2;
 pub mod endpoints;
+pub mod eventbridge;
 pub mod grant_item;
 pub mod identity;
 pub mod ledger;
@@ -51,12 +52,14 @@ pub(crate) fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
 
 /// What every function reads and writes besides its own services, built once per process: the
 /// allowlist, the ledger (entries signed by `actor`), the caller's identity (sessions named after
-/// `actor`) and the region it runs in.
+/// `actor`), the region it runs in and the event bus.
 pub struct Shared {
     pub region: String,
     pub allowlist: allowlist::Allowlist,
     pub ledger: ledger::Ledger,
     pub identity: identity::Identity,
+    /// Where events go (`EVENT_BUS`), when configured.
+    pub events: Option<eventbridge::EventBus>,
 }
 
 impl Shared {
@@ -67,6 +70,10 @@ impl Shared {
             allowlist: allowlist::Allowlist::new(dynamodb.clone(), &config.allowlist_table),
             ledger: ledger::Ledger::new(dynamodb, &config.ledger_table, actor),
             identity: identity::Identity::new(sdk, actor),
+            events: config
+                .event_bus
+                .as_ref()
+                .map(|bus| eventbridge::EventBus::new(aws_sdk_eventbridge::Client::new(sdk), bus)),
         }
     }
 }

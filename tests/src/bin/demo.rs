@@ -7,10 +7,11 @@ use vpcwarden_tests::seed::{self, SeededVpc};
 use vpcwarden_tests::stage::Stage;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use vpcwarden_tests::demo_approvals::cli;
 use vpcwarden_tests::privatelink::{
     self, connection_states, principal, sns_event, stream_event, stream_record, Service,
 };
-use vpcwarden_tests::{bin_path, tables, ACCOUNT, REGION};
+use vpcwarden_tests::{tables, ACCOUNT, REGION};
 
 const PAYMENTS: &str = "222222222222";
 const ANALYTICS: &str = "333333333333";
@@ -133,6 +134,7 @@ async fn main() {
     .await;
     the_next_day(&stage, &hub, &requests).await;
     vpcwarden_tests::demo_audit::night(&stage, out, "drift-auditor, night 2: compared with night 1").await;
+    vpcwarden_tests::demo_approvals::story().await;
     println!("\nDone. Run `make test` for the full suite.");
 }
 
@@ -172,21 +174,6 @@ async fn the_next_day(stage: &Stage, hub: &SeededVpc, requests: &[(&str, String)
         ],
     );
     cli(stage, &["waivers", "list"]);
-}
-
-/// Runs the `vpcwarden` CLI against the emulator, echoing the command and its output.
-fn cli(stage: &Stage, args: &[&str]) {
-    println!("  $ vpcwarden {}", args.join(" "));
-    let out = std::process::Command::new(bin_path("vpcwarden"))
-        .args(args)
-        .env_clear()
-        .envs(stage.env(&[]))
-        .output()
-        .expect("the vpcwarden CLI runs");
-    for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
-        println!("    {line}");
-    }
-    assert!(out.status.success(), "vpcwarden {} failed", args.join(" "));
 }
 
 /// The allowlist item of a grant as it now stands, for the stream record Lambda would deliver.

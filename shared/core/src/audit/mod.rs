@@ -136,9 +136,13 @@ impl<'a> Scope<'a> {
     }
 
     /// The tables of `vpc` that `tag` selects, in the observed order.
+    /// A VPC's route tables (those the tag selects), by id: what a finding names (the first
+    /// table routing a CIDR, say) must not depend on the order EC2 listed them in, or its id would.
     fn tables(&self, vpc: &str, tag: Option<&TagFilter>) -> Vec<&'a RouteTable> {
         let all = self.tables_by_vpc.get(vpc).map(Vec::as_slice).unwrap_or_default();
-        select_tables(all.iter().copied(), vpc, tag)
+        let mut tables = select_tables(all.iter().copied(), vpc, tag);
+        tables.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        tables
     }
 }
 

@@ -56,12 +56,12 @@ impl ConnectionState {
     }
 
     /// Connected or about to be: counts against the account's `max_endpoints`.
-    pub(crate) fn holds_a_slot(&self) -> bool {
+    pub fn holds_a_slot(&self) -> bool {
         matches!(self, Self::Available | Self::Pending | Self::Partial)
     }
 
     /// Will never carry traffic again (or is on its way out).
-    pub(crate) fn is_gone(&self) -> bool {
+    pub fn is_gone(&self) -> bool {
         matches!(self, Self::Deleting | Self::Deleted | Self::Rejected | Self::Failed | Self::Expired)
     }
 }

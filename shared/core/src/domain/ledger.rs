@@ -37,12 +37,20 @@ pub enum LedgerAction {
     PrincipalsSynced,
     /// A drift report's summary.
     Report,
+    /// A request no grant admits, waiting for a person (`UNLISTED_ACTION=ask`).
+    ApprovalRequested,
+    /// A person approved a request: its grant was written.
+    Approved,
+    /// A person denied a request: it was rejected.
+    Denied,
+    /// A request that can no longer be decided (expired, deleted, or accepted through a grant).
+    RequestClosed,
     /// An action this version does not know (written by a newer one): kept, never acted on.
     Unknown,
 }
 
 /// Every action and its spelling, then the spellings older versions wrote.
-const NAMES: [(LedgerAction, &str); 13] = [
+const NAMES: [(LedgerAction, &str); 17] = [
     (LedgerAction::Accepted, "accepted"),
     (LedgerAction::Rejected, "rejected"),
     (LedgerAction::Ignored, "ignored"),
@@ -56,6 +64,10 @@ const NAMES: [(LedgerAction, &str); 13] = [
     (LedgerAction::RouteConflict, "route-conflict"),
     (LedgerAction::PrincipalsSynced, "principals-synced"),
     (LedgerAction::Report, "report"),
+    (LedgerAction::ApprovalRequested, "approval-requested"),
+    (LedgerAction::Approved, "approved"),
+    (LedgerAction::Denied, "denied"),
+    (LedgerAction::RequestClosed, "request-closed"),
 ];
 const LEGACY_NAMES: [(LedgerAction, &str); 6] = [
     (LedgerAction::Accepted, "accept"),

@@ -2,6 +2,7 @@
 pub mod allowlist;
 pub mod cidr;
 pub mod endpoint;
+pub mod events;
 pub mod finding;
 pub mod fingerprint;
 pub mod grant;

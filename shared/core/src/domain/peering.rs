@@ -2,7 +2,7 @@
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub const MANAGED_TAG: &str = "vpcwarden:managed";
 pub const ACCEPTED_AT_TAG: &str = "vpcwarden:accepted-at";
@@ -100,7 +100,7 @@ impl Peering {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Accepter,

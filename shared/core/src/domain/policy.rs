@@ -8,6 +8,8 @@ pub enum UnlistedAction {
     Ignore,
     /// Reject it.
     Reject,
+    /// Leave it pending and ask a person: an approval request (ledger record and event).
+    Ask,
 }
 
 impl UnlistedAction {
@@ -15,7 +17,8 @@ impl UnlistedAction {
         match v.to_ascii_lowercase().as_str() {
             "ignore" => Ok(Self::Ignore),
             "reject" => Ok(Self::Reject),
-            _ => Err(format!("`{v}` must be `ignore` or `reject`")),
+            "ask" => Ok(Self::Ask),
+            _ => Err(format!("`{v}` must be `ignore`, `reject` or `ask`")),
         }
     }
 }
