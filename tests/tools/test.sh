@@ -17,12 +17,21 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 
 target="${CARGO_TARGET_DIR:-target}"
+# A one-shot build (CI) gains nothing from incremental artifacts, which cost disk and time.
+[ -n "${CI:-}" ] && export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 logs="$target/test-logs"
 times="$target/test-times.txt"
 mkdir -p "$logs"
 : >"$times"
 started=$(date +%s)
 failed=()
+
+# The debug build of the workspace and its tests takes about 8 GB; a full disk shows up as a
+# compiler or linker failure far from its cause, so say up front how much room there is.
+free_kb=$(df -Pk "$root" | awk 'NR==2 {print $4}')
+if [ "${free_kb:-0}" -lt 12000000 ]; then
+  printf 'warning: only %s GB free on %s; the build needs about 8 GB\n' "$((free_kb / 1000000))" "$root" >&2
+fi
 
 # step NAME CMD...: runs CMD, its output kept in $logs/NAME.log and printed when it ends; the
 # step's time and result go to $times. Returns CMD's exit status.
@@ -90,6 +99,16 @@ printf '%-18s %6ds\n' total "$total" >>"$times"
 printf '\n===== make test: time per step (also in %s)\n' "$times"
 cat "$times"
 if [ "${#failed[@]}" -gt 0 ]; then
+  # The logs are printed in full above; a CI page often shows only its last lines, so the
+  # first errors of each failed step and the room left on disk and in memory come last.
+  for name in "${failed[@]}"; do
+    [ -f "$logs/$name.log" ] || continue
+    printf '\n----- %s: first errors\n' "$name"
+    grep -m 8 -E '^(error|FAILED|E  )|[Ee]rror:|No space left|Killed|signal: ' "$logs/$name.log" | cut -c1-240
+  done
+  printf '\n----- room left\n'
+  df -h "$root" | tail -1
+  free -m | sed -n 2p
   printf '\nmake test FAILED: %s\n' "${failed[*]}"
   exit 1
 fi
