@@ -115,15 +115,28 @@ fn describe_dispatch(d: &aws_smithy_runtime_api::client::result::DispatchFailure
 }
 
 /// An error and its causes on one line (credential errors hide the STS answer in a source).
-pub(crate) fn source_chain(err: &dyn std::error::Error) -> String {
-    let mut parts = vec![err.to_string()];
+pub(crate) fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![part(err)];
     let mut cur = err.source();
     while let Some(e) = cur {
-        parts.push(e.to_string());
+        parts.push(part(e));
         cur = e.source();
     }
     parts.dedup();
     parts.join(": ")
+}
+
+/// One link of an error chain. An AWS error's metadata displays as its `Debug` form (request id
+/// and all); a person reading a report wants its code and message.
+fn part(err: &(dyn std::error::Error + 'static)) -> String {
+    match err.downcast_ref::<aws_smithy_types::error::ErrorMetadata>() {
+        Some(meta) => match (meta.code(), meta.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            _ => err.to_string(),
+        },
+        None => err.to_string(),
+    }
 }
 
 /// The longest part of an offending input an error message repeats.
@@ -166,5 +179,19 @@ mod tests {
         let text = long.to_string();
         assert!(text.len() < 400, "{} characters", text.len());
         assert!(text.ends_with("(6721 more characters)"), "{text}");
+    }
+
+    #[test]
+    fn an_aws_error_in_a_chain_reads_as_its_code_and_message() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("service error")]
+        struct Outer(#[source] aws_smithy_types::error::ErrorMetadata);
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code("AccessDenied")
+            .message("not authorized to perform sts:AssumeRole")
+            .custom("aws_request_id", "32ff452a")
+            .build();
+        let text = source_chain(&Outer(meta));
+        assert_eq!(text, "service error: AccessDenied: not authorized to perform sts:AssumeRole");
     }
 }

@@ -155,6 +155,15 @@ pub async fn ensure_bucket(aws: &Aws) {
     }
 }
 
+/// The drift-auditor of the tests and the demo, on `stage`: reports to [`BUCKET`] under
+/// `nightly/`, the bucket created if need be; `extra` adds to (or overrides) its environment.
+pub async fn auditor(stage: &crate::stage::Stage, extra: &[(&str, &str)]) -> crate::Function {
+    ensure_bucket(&stage.aws).await;
+    let mut env = vec![("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly")];
+    env.extend_from_slice(extra);
+    stage.function("drift-auditor", &env)
+}
+
 /// The keys under `prefix` in the report bucket, sorted.
 pub async fn report_keys(aws: &Aws, prefix: &str) -> Vec<String> {
     let out = s3(aws)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::audit_seed::{ensure_bucket, report_keys, report_object, BUCKET};
+use crate::audit_seed::{report_keys, report_object, BUCKET};
 use crate::events::schedule;
 use crate::stage::Stage;
 
@@ -19,8 +19,7 @@ pub async fn audit_demo(stage: &Stage, out_dir: &Path) -> PathBuf {
 /// One nightly run (the first, or a later one compared with the one before), as [`audit_demo`].
 pub async fn night(stage: &Stage, out_dir: &Path, title: &str) -> PathBuf {
     println!("\n== {title}");
-    ensure_bucket(&stage.aws).await;
-    let auditor = stage.function("drift-auditor", &[("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly")]);
+    let auditor = crate::audit_seed::auditor(stage, &[]).await;
     let answer =
         auditor.invoke(schedule()).await.unwrap_or_else(|e| panic!("drift-auditor failed: {e}\n{}", auditor.logs()));
     let count = |v: &Value| v.as_u64().unwrap_or(0);

@@ -12,6 +12,7 @@ mod capture;
 pub mod consumer;
 pub mod demo_approvals;
 pub mod demo_audit;
+pub mod demo_org;
 pub mod emulator;
 pub mod events;
 pub mod figures;

@@ -82,6 +82,40 @@ impl Org {
     }
 }
 
+/// The sample organisation of the tests and the demo: units prod (payments, ledger, and the
+/// nested unit prod-eu with payments-eu) and dev (sandbox, closed until SUSPENDED, and
+/// playground) under the root; the management account is the harness's default account.
+pub struct Sample {
+    pub root: String,
+    pub prod: String,
+    pub dev: String,
+    pub payments: String,
+    pub ledger: String,
+    pub payments_eu: String,
+    pub sandbox: String,
+    pub playground: String,
+}
+
+impl Sample {
+    pub async fn create(stage: &crate::stage::Stage) -> Sample {
+        let org = Org::create(&stage.aws).await;
+        let (prod, dev) = (org.unit(&org.root, "prod").await, org.unit(&org.root, "dev").await);
+        let prod_eu = org.unit(&prod, "prod-eu").await;
+        let sample = Sample {
+            payments: org.account("payments", &prod).await,
+            ledger: org.account("ledger", &prod).await,
+            payments_eu: org.account("payments-eu", &prod_eu).await,
+            sandbox: org.account("sandbox", &dev).await,
+            playground: org.account("playground", &dev).await,
+            root: org.root.clone(),
+            prod,
+            dev,
+        };
+        org.suspend(&stage.emu, &sample.sandbox).await;
+        sample
+    }
+}
+
 /// The org-audit state machine's three steps, driven as its definition drives them, through the
 /// Runtime API (the state machine itself runs in tests/infra/test_org_audit_e2e.py): plan, then
 /// every item of the plan's `scopes.json` (as the `ItemReader` reads it, in order, the

@@ -16,13 +16,6 @@ const BIN: &str = "drift-auditor";
 use audit_seed::{PEER, STRANGER, THIRD};
 
 /// The auditor with the report bucket (created here) and `extra` configuration.
-async fn auditor(stage: &Stage, extra: &[(&str, &str)]) -> Function {
-    audit_seed::ensure_bucket(&stage.aws).await;
-    let mut env = vec![("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly")];
-    env.extend_from_slice(extra);
-    stage.function(BIN, &env)
-}
-
 async fn run(f: &Function, event: Value) -> Value {
     f.invoke(event).await.unwrap_or_else(|e| panic!("drift-auditor failed: {e}\n{}", f.logs()))
 }
@@ -59,7 +52,7 @@ async fn an_estate_with_every_kind_of_drift_yields_every_code_once() {
     // Pending requests carry second-resolution times: let one second pass.
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
-    let f = auditor(&stage, &[("STALE_PENDING_HOURS", "0")]).await;
+    let f = audit_seed::auditor(&stage, &[("STALE_PENDING_HOURS", "0")]).await;
     let answer = run(&f, schedule()).await;
     assert_eq!(audit_seed::findings_by_code(&answer), audit_seed::every_code_expected(), "{answer:#}");
     assert_eq!(answer["total"], 19);
@@ -140,7 +133,7 @@ async fn a_clean_estate_has_no_findings() {
     let endpoint = consumer.connect(&svc).await;
     audit_seed::accept_endpoints(aws, &svc.id, &[endpoint]).await;
 
-    let f = auditor(&stage, &[("REMEDIATE", "true")]).await;
+    let f = audit_seed::auditor(&stage, &[("REMEDIATE", "true")]).await;
     let answer = run(&f, schedule()).await;
     assert_eq!(answer["total"], 0, "{answer:#}");
     assert_eq!(answer["findings"], json!({}));
@@ -189,7 +182,7 @@ async fn remediation_fixes_exactly_what_it_may() {
     audit_seed::delete_peering(aws, ACCOUNT, REGION, &foreign_dead).await;
 
     let before = seed::routes(aws, &hub).await;
-    let f = auditor(&stage, &[("REMEDIATE", "true")]).await;
+    let f = audit_seed::auditor(&stage, &[("REMEDIATE", "true")]).await;
 
     // A dry run lists the plan and changes nothing.
     let dry = run(&f, json!({"dry_run": true})).await;
@@ -276,7 +269,7 @@ async fn a_failing_scope_is_reported_while_the_others_still_are() {
     let hub = hub(&stage, "10.0.0.0/16", 0).await;
     let third = peer_vpc(&stage, THIRD, "10.3.0.0/16").await;
     audit_seed::active_peering(aws, &third, &hub, false).await; // not allowlisted
-    let f = auditor(
+    let f = audit_seed::auditor(
         &stage,
         &[
             ("AUDIT_ACCOUNTS", &format!("{ACCOUNT},{THIRD}")),
@@ -341,9 +334,11 @@ async fn a_member_account_is_audited_through_its_role() {
     audit_seed::active_peering(aws, &third, &hub, false).await; // not allowlisted
     let provider = privatelink::provider_in(aws, THIRD, true).await;
     let service = privatelink::service_in(aws, THIRD, &provider, &[]).await;
-    let f =
-        auditor(&stage, &[("AUDIT_ACCOUNTS", &format!("{ACCOUNT},{THIRD}")), ("AUDIT_ROLE_NAME", "vpcwarden-audit")])
-            .await;
+    let f = audit_seed::auditor(
+        &stage,
+        &[("AUDIT_ACCOUNTS", &format!("{ACCOUNT},{THIRD}")), ("AUDIT_ROLE_NAME", "vpcwarden-audit")],
+    )
+    .await;
 
     let answer = run(&f, schedule()).await;
     let status: Vec<(&str, &str)> = answer["scopes"]
@@ -391,7 +386,7 @@ async fn the_html_report_renders_in_headless_chromium() {
     let consumer = privatelink::consumer(aws, PEER, "10.40.0.0/16").await;
     consumer.connect(&svc).await;
 
-    let f = auditor(&stage, &[]).await;
+    let f = audit_seed::auditor(&stage, &[]).await;
     let answer = run(&f, schedule()).await;
     let html_uri =
         answer["reports"].as_array().unwrap().iter().filter_map(Value::as_str).find(|u| u.ends_with(".html")).unwrap();
@@ -424,7 +419,7 @@ async fn the_html_report_renders_in_headless_chromium() {
 #[tokio::test]
 async fn bad_events_and_bad_configuration_are_refused() {
     let stage = Stage::new().await;
-    let f = auditor(&stage, &[]).await;
+    let f = audit_seed::auditor(&stage, &[]).await;
     let err = f.invoke(cloudtrail_peering("CreateVpcPeeringConnection", "pcx-0123456789abcdef0")).await.unwrap_err();
     assert_eq!(err.error_type, "NonRetryable.BadEvent", "{err}");
     let err = f.invoke(json!({"dry_run": "please"})).await.unwrap_err();

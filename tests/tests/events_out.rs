@@ -260,3 +260,40 @@ async fn nights_tell_each_finding_opened_and_resolved_once_and_every_audit_compl
     assert_eq!(resolved[0]["detail"]["finding_id"], missing["detail"]["finding_id"]);
     assert_eq!(events.len(), 2, "resolved and completed only: {events:#?}");
 }
+
+#[tokio::test]
+async fn an_org_run_tells_once_however_often_its_aggregate_step_is_replayed() {
+    use vpcwarden_tests::{audit_seed, org::run_steps};
+    let stage = Stage::new().await;
+    let consumer = Consumer::new(&stage, BUS).await;
+    let hub = seed::vpc(&stage.aws, ACCOUNT, REGION, "10.0.0.0/16").await.create().await;
+    let stranger = seed::vpc(&stage.aws, STRANGER, REGION, "10.5.0.0/16").await.create().await;
+    seed::request_peering(&stage.aws, &stranger, &hub).await;
+    let f = audit_seed::auditor(&stage, &[("EVENT_BUS", BUS)]).await;
+    let metric_lines = || f.logs().lines().filter(|l| l.contains("\"FindingsNew\"")).count();
+
+    let steps = run_steps(&f, &stage.aws, json!({}), &[]).await;
+    steps.aggregate.unwrap_or_else(|e| panic!("{e}\n{}", f.logs()));
+    let events = consumer.drain();
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["detail-type"].as_str().unwrap(), e["detail"]["code"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(kinds.len(), 2, "{events:#?}");
+    assert!(
+        kinds.contains(&("Finding Opened", "PEERING_PENDING_UNLISTED")) && kinds.contains(&("Audit Completed", ""))
+    );
+    let receipt_key = format!("{}announced.json", steps.plan["run_prefix"].as_str().unwrap());
+    let receipt: Value = serde_json::from_str(&audit_seed::report_object(&stage.aws, &receipt_key).await).unwrap();
+    assert_eq!((receipt["events_published"].as_u64(), receipt["events_failed"].as_u64()), (Some(2), Some(0)));
+    let metrics = metric_lines();
+    assert!(metrics > 0, "the aggregate's EMF record:\n{}", f.logs());
+
+    // Step Functions retries the step, or a person re-drives the execution: the report is written
+    // again, and no one is told twice (neither the bus nor CloudWatch).
+    let again = json!({"mode": "aggregate", "run_id": steps.plan["run_id"]});
+    f.invoke(again).await.unwrap_or_else(|e| panic!("{e}\n{}", f.logs()));
+    assert_eq!(consumer.drain(), Vec::<Value>::new(), "a replayed aggregate publishes nothing");
+    assert_eq!(metric_lines(), metrics, "nor counts its findings again");
+    assert!(f.logs().contains("aggregate replayed"), "and says why:\n{}", f.logs());
+}

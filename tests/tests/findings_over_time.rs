@@ -14,15 +14,6 @@ use vpcwarden_tests::seed::{self, RouteTargetSpec, SeededVpc};
 use vpcwarden_tests::stage::Stage;
 use vpcwarden_tests::{tables, Function, ACCOUNT, REGION};
 
-const BIN: &str = "drift-auditor";
-
-async fn auditor(stage: &Stage, extra: &[(&str, &str)]) -> Function {
-    audit_seed::ensure_bucket(&stage.aws).await;
-    let mut env = vec![("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly")];
-    env.extend_from_slice(extra);
-    stage.function(BIN, &env)
-}
-
 async fn night(f: &Function) -> Value {
     // Runs are named by their time: keep two nights apart by more than the clock's resolution.
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -78,7 +69,7 @@ async fn nights_tell_new_persisting_resolved_and_waived_findings_and_security_hu
     let aws = &stage.aws;
     let e = estate(&stage).await;
     securityhub::enable(aws, ACCOUNT, REGION).await;
-    let f = auditor(&stage, &[("SECURITY_HUB", "true")]).await;
+    let f = audit_seed::auditor(&stage, &[("SECURITY_HUB", "true")]).await;
 
     // Night 1: everything is new.
     let first = night(&f).await;
@@ -244,7 +235,7 @@ async fn security_hub_off_in_a_member_account_is_a_note_and_the_others_are_impor
         ("AUDIT_ACCOUNTS", &format!("{ACCOUNT},{THIRD}")),
         ("AUDIT_ROLE_NAME", "vpcwarden-audit"),
     ];
-    let f = auditor(&stage, &env).await;
+    let f = audit_seed::auditor(&stage, &env).await;
 
     let answer = night(&f).await;
     let scopes = answer["scopes"].as_array().unwrap();
@@ -291,7 +282,7 @@ async fn security_hub_off_in_a_member_account_is_a_note_and_the_others_are_impor
 async fn an_unreadable_previous_report_makes_everything_new_with_a_note_never_a_failed_audit() {
     let stage = Stage::new().await;
     estate(&stage).await;
-    let f = auditor(&stage, &[]).await;
+    let f = audit_seed::auditor(&stage, &[]).await;
     let first = night(&f).await;
     assert_eq!(first["new"], 3);
     let pointer = format!("nightly/{ACCOUNT}/{REGION}/latest.json");

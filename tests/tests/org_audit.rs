@@ -4,20 +4,18 @@
 //! clearly with nothing written.
 use serde_json::{json, Value};
 use vpcwarden::domain::LedgerKey;
-use vpcwarden_tests::audit_seed::{self, BUCKET};
+use vpcwarden_tests::audit_seed;
 use vpcwarden_tests::events::schedule;
-use vpcwarden_tests::org::Org;
+use vpcwarden_tests::org::Sample;
 use vpcwarden_tests::stage::Stage;
 use vpcwarden_tests::{tables, Function, ACCOUNT, REGION};
 
-const BIN: &str = "drift-auditor";
 const ROLE: &str = "vpcwarden-audit";
 
 async fn auditor(stage: &Stage, extra: &[(&str, &str)]) -> Function {
-    audit_seed::ensure_bucket(&stage.aws).await;
-    let mut env = vec![("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "nightly"), ("AUDIT_ROLE_NAME", ROLE)];
+    let mut env = vec![("AUDIT_ROLE_NAME", ROLE)];
     env.extend_from_slice(extra);
-    stage.function(BIN, &env)
+    audit_seed::auditor(stage, &env).await
 }
 
 /// The (account, region, status) of every scope of an answer, in its order.
@@ -31,38 +29,14 @@ fn scopes(answer: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// prod (a1, a2, and prod-eu with a3) and dev (a4 suspended, a5) under the root.
-struct Seeded {
-    a1: String,
-    a2: String,
-    a3: String,
-    a4: String,
-    a5: String,
-    prod: String,
-    dev: String,
-}
-
-async fn organisation(stage: &Stage) -> Seeded {
-    let org = Org::create(&stage.aws).await;
-    let (prod, dev) = (org.unit(&org.root, "prod").await, org.unit(&org.root, "dev").await);
-    let prod_eu = org.unit(&prod, "prod-eu").await;
-    let a1 = org.account("payments", &prod).await;
-    let a2 = org.account("ledger", &prod).await;
-    let a3 = org.account("payments-eu", &prod_eu).await;
-    let a4 = org.account("sandbox", &dev).await;
-    let a5 = org.account("playground", &dev).await;
-    org.suspend(&stage.emu, &a4).await;
-    Seeded { a1, a2, a3, a4, a5, prod, dev }
-}
-
 #[tokio::test]
 async fn organisational_units_are_audited_recursively_without_the_suspended_and_excluded() {
     let stage = Stage::new().await;
-    let o = organisation(&stage).await;
+    let o = Sample::create(&stage).await;
     let units = format!("ou:{},ou:{}", o.prod, o.dev);
-    let f = auditor(&stage, &[("AUDIT_ACCOUNTS", &units), ("AUDIT_EXCLUDE_ACCOUNTS", &o.a5)]).await;
+    let f = auditor(&stage, &[("AUDIT_ACCOUNTS", &units), ("AUDIT_EXCLUDE_ACCOUNTS", &o.playground)]).await;
     // One member's role cannot be assumed: only its scope fails.
-    let denied = format!("arn:aws:iam::{}:role/{ROLE}", o.a2);
+    let denied = format!("arn:aws:iam::{}:role/{ROLE}", o.ledger);
     stage.emu.add_fault(json!({"service": "sts", "action": "AssumeRole", "error": "AccessDenied", "status": 403,
                                "message": "not authorized to perform sts:AssumeRole", "params": {"RoleArn": denied}}));
 
@@ -70,15 +44,15 @@ async fn organisational_units_are_audited_recursively_without_the_suspended_and_
     let mut audited: Vec<(String, String, String)> = scopes(&answer);
     audited.sort();
     let mut expected = vec![
-        (o.a1.clone(), REGION.to_string(), "ok".to_string()),
-        (o.a2.clone(), REGION.to_string(), "failed".to_string()),
-        (o.a3.clone(), REGION.to_string(), "ok".to_string()),
+        (o.payments.clone(), REGION.to_string(), "ok".to_string()),
+        (o.ledger.clone(), REGION.to_string(), "failed".to_string()),
+        (o.payments_eu.clone(), REGION.to_string(), "ok".to_string()),
     ];
     expected.sort();
     assert_eq!(audited, expected, "{answer:#}");
     let notes: Vec<&str> = answer["notes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(notes.iter().any(|n| n.contains(&o.a4) && n.contains("SUSPENDED")), "{notes:?}");
-    assert!(notes.iter().any(|n| n.contains(&o.a5) && n.contains("AUDIT_EXCLUDE_ACCOUNTS")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains(&o.sandbox) && n.contains("SUSPENDED")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains(&o.playground) && n.contains("AUDIT_EXCLUDE_ACCOUNTS")), "{notes:?}");
     let failed = answer["scopes"].as_array().unwrap().iter().find(|s| s["status"] == "failed").unwrap();
     assert!(failed["error"].as_str().unwrap().contains("AccessDenied"), "{failed}");
     // The organisation was read once: one ListAccountsForParent and one ListChildren per unit.
@@ -90,10 +64,10 @@ async fn organisational_units_are_audited_recursively_without_the_suspended_and_
 #[tokio::test]
 async fn the_whole_organisation_in_every_enabled_region() {
     let stage = Stage::new().await;
-    let o = organisation(&stage).await;
+    let o = Sample::create(&stage).await;
     // One opt-in region enabled for our account on top of the 17 that need no opt-in.
     stage.emu.set_region_opt_in(ACCOUNT, "ap-east-1", true);
-    let exclude = [o.a1.as_str(), o.a2.as_str(), o.a3.as_str(), o.a5.as_str()].join(",");
+    let exclude = [o.payments.as_str(), o.ledger.as_str(), o.payments_eu.as_str(), o.playground.as_str()].join(",");
     let f = auditor(
         &stage,
         &[("AUDIT_ACCOUNTS", "org"), ("AUDIT_EXCLUDE_ACCOUNTS", &exclude), ("AUDIT_REGIONS", "enabled")],
@@ -111,7 +85,7 @@ async fn the_whole_organisation_in_every_enabled_region() {
 #[tokio::test]
 async fn bad_organisation_input_fails_the_run_by_name_and_writes_nothing() {
     let stage = Stage::new().await;
-    let o = organisation(&stage).await;
+    let o = Sample::create(&stage).await;
 
     let unknown = auditor(&stage, &[("AUDIT_ACCOUNTS", "ou:ou-zz99-zzzzzzzz")]).await;
     let err = unknown.invoke(schedule()).await.expect_err("an unknown OU");
@@ -122,7 +96,7 @@ async fn bad_organisation_input_fails_the_run_by_name_and_writes_nothing() {
     );
 
     // The auditor running in a member account may not list the organisation.
-    let member = stage.aws.config(&o.a1, REGION).await;
+    let member = stage.aws.config(&o.payments, REGION).await;
     let keys = aws_credential_types::provider::ProvideCredentials::provide_credentials(
         member.credentials_provider().as_ref().unwrap(),
     )

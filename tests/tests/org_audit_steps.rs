@@ -18,15 +18,9 @@ const ROLE: &str = "vpcwarden-audit";
 const OTHER_REGION: &str = "eu-west-1";
 
 async fn auditor(stage: &Stage, extra: &[(&str, &str)]) -> Function {
-    audit_seed::ensure_bucket(&stage.aws).await;
-    let mut env = vec![
-        ("REPORT_BUCKET", BUCKET),
-        ("REPORT_PREFIX", "nightly"),
-        ("AUDIT_ROLE_NAME", ROLE),
-        ("STALE_PENDING_HOURS", "0"),
-    ];
+    let mut env = vec![("AUDIT_ROLE_NAME", ROLE), ("STALE_PENDING_HOURS", "0")];
     env.extend_from_slice(extra);
-    stage.function(BIN, &env)
+    audit_seed::auditor(stage, &env).await
 }
 
 /// The key of an `s3://bucket/key` address.

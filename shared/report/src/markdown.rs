@@ -2,7 +2,7 @@
 use std::fmt::Write;
 
 use super::history::{age, Status};
-use super::{change_and_pcx, severity_name, waiver_text, Report, ScopeState};
+use super::{change_and_pcx, severity_name, waiver_text, Report, ReportFinding, ScopeState};
 
 /// What changed since each scope's previous run: the new findings and the resolved ones.
 fn changes(out: &mut String, report: &Report) {
@@ -39,6 +39,13 @@ fn changes(out: &mut String, report: &Report) {
 /// A table cell: one line, pipes escaped.
 fn cell(text: &str) -> String {
     text.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// A table row of a finding: the columns every finding table leads with, then `rest`.
+fn finding_row(out: &mut String, f: &ReportFinding, rest: &[String]) {
+    let (severity, code, resource) = (severity_name(f.severity), f.code.as_str(), cell(&f.resource));
+    let _ =
+        writeln!(out, "| {severity} | `{code}` | `{resource}` | {} / {} | {} |", f.account, f.region, rest.join(" | "));
 }
 
 pub fn markdown(report: &Report) -> String {
@@ -90,17 +97,7 @@ pub fn markdown(report: &Report) -> String {
                 Status::New => "**new**".to_string(),
                 Status::Persisting => format!("{} (since {})", age(&f.first_seen, &report.generated_at), f.first_seen),
             };
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | `{}` | {} / {} | {open} | {} | {} |",
-                severity_name(f.severity),
-                f.code.as_str(),
-                cell(&f.resource),
-                f.account,
-                f.region,
-                cell(&f.message),
-                cell(&f.remediation)
-            );
+            finding_row(&mut out, f, &[open, cell(&f.message), cell(&f.remediation)]);
         }
     }
 
@@ -110,17 +107,7 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "|---|---|---|---|---|---|");
         for f in &report.waived {
             let waiver = f.waiver.as_ref().map(waiver_text).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | `{}` | {} / {} | {} | {} |",
-                severity_name(f.severity),
-                f.code.as_str(),
-                cell(&f.resource),
-                f.account,
-                f.region,
-                cell(&f.message),
-                cell(&waiver)
-            );
+            finding_row(&mut out, f, &[cell(&f.message), cell(&waiver)]);
         }
     }
 

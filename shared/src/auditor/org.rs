@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::event::Request;
 use super::publish::report_entry;
 use super::{Auditor, ACTOR};
-use crate::aws::runs::{Plan, RunKeys};
+use crate::aws::runs::{Announced, Plan, RunKeys};
 use crate::aws::s3::{Latest, Rendering, Reports};
 use crate::clock;
 use crate::domain::scopes::{plan_items, AccountSelection, PlannedScope, RegionSelection, RunId};
@@ -131,14 +131,10 @@ impl Auditor {
         let failed = report.scope.scopes.len() - audited;
 
         let written = self.write_run_report(reports, &keys, &report).await?;
-        let timestamp_ms = (clock::now_nanos() / 1_000_000) as i64;
-        for line in report::emf_records(&report.summary, audited, failed, ACTOR, timestamp_ms) {
-            println!("{line}");
-        }
         let status = if audited > 0 { "ok" } else { "failed" };
         let entry = report_entry(&report, (plan.dry_run, plan.remediate), status, None, written.clone());
         self.ledger.record_report(&me, &self.region, &plan.generated_at, &entry).await?;
-        self.tell(&report, &written, plan.dry_run).await;
+        self.announce(reports, &keys, &report, &written, (audited, failed), plan.dry_run).await?;
         tracing::info!(run_id = %run_id, audited, failed, total = report.summary.total, "org audit aggregated");
         if audited == 0 && failed > 0 {
             let errors = report
@@ -156,6 +152,35 @@ impl Auditor {
             "notes": plan.notes,
             "reports": {"json": written[0], "md": written[1], "html": written[2], "ocsf": written[3]},
         }))
+    }
+
+    /// The run's metrics and events, once: a replayed aggregate step finds the receipt the
+    /// first one wrote and says so instead. A crash between telling and the receipt tells again
+    /// on the retry (at least once, as EventBridge itself delivers).
+    async fn announce(
+        &self,
+        reports: &Reports,
+        keys: &RunKeys,
+        report: &Report,
+        written: &[String],
+        (audited, failed): (usize, usize),
+        dry_run: bool,
+    ) -> Result<()> {
+        if let Some(receipt) = reports.get_text(&keys.announced()).await? {
+            tracing::info!(receipt = %receipt, "aggregate replayed: the run's metrics and events went out before");
+            return Ok(());
+        }
+        let timestamp_ms = (clock::now_nanos() / 1_000_000) as i64;
+        for line in report::emf_records(&report.summary, audited, failed, ACTOR, timestamp_ms) {
+            println!("{line}");
+        }
+        let published = self.tell(report, written, dry_run).await;
+        let receipt = Announced {
+            at: clock::rfc3339(clock::now_nanos()),
+            events_published: published.sent,
+            events_failed: published.failed.len(),
+        };
+        reports.put_json(&keys.announced(), &receipt).await
     }
 
     async fn write_run_report(&self, reports: &Reports, keys: &RunKeys, report: &Report) -> Result<Vec<String>> {

@@ -3,7 +3,7 @@
 //! compares with. A scope whose history is held back (previous report unreadable now, Security
 //! Hub export failed) keeps its pointer, so the next run compares with the same run again.
 use super::{Auditor, Run};
-use crate::aws::eventbridge::tell;
+use crate::aws::eventbridge::{tell, Published};
 use crate::aws::ledger::ReportEntry;
 use crate::aws::s3::Rendering;
 use crate::domain::LedgerAction;
@@ -22,18 +22,21 @@ impl Auditor {
 
     /// Tells others what the run found (`Finding Opened`, `Finding Resolved`) and that it
     /// completed; never fails (the run's result does not depend on its events).
-    pub(crate) async fn tell(&self, report: &Report, written: &[String], dry_run: bool) {
-        let Some(bus) = &self.events else { return };
+    pub(crate) async fn tell(&self, report: &Report, written: &[String], dry_run: bool) -> Published {
+        let Some(bus) = &self.events else { return Published::default() };
         let partition = match self.partition().await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "events not published: the partition is unknown");
-                return;
+                return Published::default();
             }
         };
-        tell(Some(bus), super::ACTOR, report::events::finding_events(report, &partition)).await;
+        let mut published = tell(Some(bus), super::ACTOR, report::events::finding_events(report, &partition)).await;
         let completed = report::events::audit_completed(report, written.to_vec(), dry_run);
-        tell(Some(bus), super::ACTOR, vec![completed]).await;
+        let last = tell(Some(bus), super::ACTOR, vec![completed]).await;
+        published.sent += last.sent;
+        published.failed.extend(last.failed);
+        published
     }
 
     /// Writes each scope's report to S3 (when `REPORT_BUCKET` is set), its summary to the

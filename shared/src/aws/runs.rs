@@ -7,6 +7,7 @@
 //! <REPORT_PREFIX>/runs/<run_id>/scopes.json                  the Distributed Map's items
 //! <REPORT_PREFIX>/runs/<run_id>/scopes/<account>/<region>.json  each scope's report (JSON)
 //! <REPORT_PREFIX>/runs/<run_id>/report.{json,md,html,ocsf.json} the run's one report
+//! <REPORT_PREFIX>/runs/<run_id>/announced.json               the run's metrics and events went out
 //! <REPORT_PREFIX>/runs/<run_id>/map/…                        the Map Run's result files
 //! ```
 //!
@@ -28,6 +29,15 @@ pub struct Plan {
     pub remediate: bool,
     /// Said once per run: accounts left out and why.
     pub notes: Vec<String>,
+}
+
+/// The receipt of a run's announcements (EMF metrics, EventBridge events).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announced {
+    pub at: String,
+    /// Events published and events that could not be (logged and counted as `EventsFailed`).
+    pub events_published: usize,
+    pub events_failed: usize,
 }
 
 /// The keys of one run.
@@ -64,6 +74,12 @@ impl RunKeys {
 
     pub fn report(&self, extension: &str) -> String {
         format!("{}report.{extension}", self.prefix)
+    }
+
+    /// Written once the run's metrics and events are out: a replayed aggregate step (Step
+    /// Functions retries it, a person re-drives the execution) finds it and tells no one twice.
+    pub fn announced(&self) -> String {
+        format!("{}announced.json", self.prefix)
     }
 }
 

@@ -135,6 +135,7 @@ async fn main() {
     the_next_day(&stage, &hub, &requests).await;
     vpcwarden_tests::demo_audit::night(&stage, out, "drift-auditor, night 2: compared with night 1").await;
     vpcwarden_tests::demo_approvals::story().await;
+    vpcwarden_tests::demo_org::story(&out.join("org")).await;
     println!("\nDone. Run `make test` for the full suite.");
 }
 
