@@ -66,6 +66,25 @@ impl Capture {
         String::from_utf8_lossy(&buf).into_owned()
     }
 
+    /// The text once the reader threads have caught up: a process writes a line before it
+    /// answers, but the thread reading its pipe may not have run yet when the answer arrives.
+    /// Settled means unchanged for `QUIET` (at most `SETTLE_MAX` in all).
+    pub fn settled_text(&self) -> String {
+        const QUIET: Duration = Duration::from_millis(30);
+        const SETTLE_MAX: Duration = Duration::from_secs(1);
+        let end = Instant::now() + SETTLE_MAX;
+        let len = || self.buf.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let (mut seen, mut since) = (len(), Instant::now());
+        while Instant::now() < end && since.elapsed() < QUIET {
+            thread::sleep(Duration::from_millis(5));
+            let now = len();
+            if now != seen {
+                (seen, since) = (now, Instant::now());
+            }
+        }
+        self.text()
+    }
+
     /// Waits (bounded) until every followed stream has reached EOF, so the text is complete.
     pub fn wait_closed(&self, timeout: Duration) {
         let end = Instant::now() + timeout;

@@ -255,9 +255,10 @@ impl Function {
         Some(Duration::from_secs_f64(ticks as f64 / per_second))
     }
 
-    /// Everything the process wrote to stdout and stderr so far.
+    /// Everything the process wrote to stdout and stderr so far (once the pipes' readers have
+    /// caught up with it).
     pub fn logs(&self) -> String {
-        self.output.text()
+        self.output.settled_text()
     }
 
     /// The error the function reported through `/runtime/init/error`, if any.

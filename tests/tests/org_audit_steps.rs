@@ -101,6 +101,8 @@ async fn the_three_steps_report_what_a_single_run_reports() {
     assert!(failed_answers
         .iter()
         .all(|s| s["account"] == m2.as_str() && s["error"].as_str().unwrap().contains("AccessDenied")));
+    let why = failed_answers[0]["error"].as_str().unwrap();
+    assert!(why.contains("member-role") && why.contains("MemberRoleStackSetOUs"), "says how to fix it: {why}");
 
     let report = json_object(&stage, &key_of(&answer["reports"]["json"])).await;
     assert_eq!(ids_of(&report), single_ids, "the same findings as the single run");

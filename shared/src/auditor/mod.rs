@@ -40,6 +40,9 @@ use vpcwarden_core::audit::{audit, plan_remediation, Desired};
 use vpcwarden_core::domain::{waiver_for, Finding, Waiver};
 
 pub const ACTOR: &str = "drift-auditor";
+/// What a report says about a member whose audit role cannot be assumed: how to give it one.
+const MEMBER_ROLE_FIX: &str = "to fix: deploy the member role there (infra/sam/member-role.yaml or the \
+member-role Terraform module), or add its OU to MemberRoleStackSetOUs / member_role_stack_set_ous";
 
 /// Scopes observed at once. Each scope reads with its own bounded concurrency; EC2 throttles
 /// per account and region, so scopes do not share a request bucket.
@@ -247,10 +250,9 @@ impl Auditor {
         let config = self.identity.assume(account, role, region).await.map_err(|e| e.to_string())?;
         let provider = config.credentials_provider().ok_or("the assumed-role configuration has no credentials")?;
         use aws_credential_types::provider::ProvideCredentials;
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|e| format!("cannot assume role {role} in account {account}: {}", source_chain(&e)))?;
+        provider.provide_credentials().await.map_err(|e| {
+            format!("cannot assume role {role} in account {account}: {}; {MEMBER_ROLE_FIX}", source_chain(&e))
+        })?;
         Ok(config)
     }
 
