@@ -11,7 +11,7 @@ use vpcwarden_tests::audit_seed::{self, BUCKET};
 use vpcwarden_tests::events::schedule;
 use vpcwarden_tests::org::{run_steps, Org};
 use vpcwarden_tests::stage::Stage;
-use vpcwarden_tests::{seed, Function, ACCOUNT, REGION};
+use vpcwarden_tests::{seed, tables, Function, ACCOUNT, REGION};
 
 const BIN: &str = "drift-auditor";
 const ROLE: &str = "vpcwarden-audit";
@@ -214,4 +214,28 @@ async fn bad_step_input_is_named_and_writes_nothing() {
     assert_eq!(err.error_type, "NonRetryable.Config", "{err}");
     assert!(err.error_message.contains("REPORT_BUCKET"), "{err}");
     assert_eq!(audit_seed::report_keys(&stage.aws, "nightly/").await, Vec::<String>::new(), "nothing written");
+}
+
+#[tokio::test]
+async fn an_aggregate_that_cannot_read_the_run_fails_retryable_writes_nothing_and_succeeds_on_retry() {
+    let stage = Stage::new().await;
+    let f = auditor(&stage, &[]).await;
+    // The scope step reads history with GetObject; only the aggregate lists the run's results.
+    let fault = stage.emu.add_fault(json!({"service": "s3", "action": "ListObjectsV2", "error": "SlowDown",
+                                           "status": 503, "message": "Please reduce your request rate."}));
+    let steps = run_steps(&f, &stage.aws, json!({}), &[]).await;
+    assert!(steps.scopes.iter().all(|s| s["status"] == "ok"), "{:?}", steps.scopes);
+    let err = steps.aggregate.expect_err("S3 throttles every listing");
+    assert_eq!(err.error_type, "Retryable.Aws", "{err}");
+    assert!(err.error_message.contains("ListObjectsV2") && err.error_message.contains("SlowDown"), "{err}");
+    stage.emu.remove_fault(&fault);
+    let keys = run_keys(&stage, &steps.plan).await;
+    assert!(!keys.iter().any(|k| k.contains("/report.") || k.ends_with("announced.json")), "nothing written: {keys:?}");
+    assert!(tables::ledger_entries(&stage.aws, "report#").await.is_empty(), "no summary in the ledger");
+
+    // Step Functions retries the step: the run's report is complete.
+    let answer = f.invoke(json!({"mode": "aggregate", "run_id": steps.plan["run_id"]})).await;
+    let answer = answer.unwrap_or_else(|e| panic!("{e}\n{}", f.logs()));
+    assert_eq!((answer["scopes_audited"].as_u64(), answer["scopes_failed"].as_u64()), (Some(1), Some(0)));
+    assert!(run_keys(&stage, &steps.plan).await.iter().any(|k| k.ends_with("/report.html")));
 }
