@@ -183,7 +183,7 @@ async fn main() {
         answers(
             &stage,
             "drift-auditor",
-            "schedule: audit the estate above, write 3 reports",
+            "schedule: audit the estate above, write its report (JSON, Markdown, HTML, OCSF)",
             &[("REPORT_BUCKET", BUCKET), ("REPORT_PREFIX", "footprint")],
             schedule(),
             |a| a["total"].is_number(),
