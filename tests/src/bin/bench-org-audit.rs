@@ -111,6 +111,13 @@ fn plot_svg(sizes: &[Value]) -> String {
     plot::svg(&[panel], "scopes (log scale)")
 }
 
+/// `<profile>/<binary>` of the binary's path (`release/drift-auditor`), whatever the target dir.
+fn build_and_name(path: &str) -> String {
+    let mut parts = path.rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    parts.next().map_or(name.to_string(), |profile| format!("{profile}/{name}"))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let input =
@@ -121,7 +128,7 @@ fn main() {
     let largest = sizes.last().expect("at least one size");
     let body = format!(
         "Measured by `make bench` (binary `{}`, on the emulator, 2 cores shared with other work).\n\n{}\n{}\n{}\n",
-        raw["binary"].as_str().unwrap_or_default().rsplit("/target/").next().unwrap_or_default(),
+        build_and_name(raw["binary"].as_str().unwrap_or_default()),
         sizes_table(&sizes),
         calls_table(largest),
         cost(largest),
