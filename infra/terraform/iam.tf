@@ -288,19 +288,14 @@ locals {
           conditions = []
         },
       ] : [],
-      # The aggregate lists a run's scope results and reads them (writing is the Reports statement's).
+      # The aggregate reads a run's scope results (writing is the Reports statement's, listing
+      # ReportsList's).
       var.org_audit ? [
         {
           sid        = "RunData"
           actions    = ["s3:GetObject"]
           resources  = [local.run_data_arn]
           conditions = []
-        },
-        {
-          sid        = "RunDataList"
-          actions    = ["s3:ListBucket"]
-          resources  = [aws_s3_bucket.reports.arn]
-          conditions = [{ test = "StringLike", variable = "s3:prefix", values = ["${var.report_prefix}runs/*"] }]
         },
       ] : [],
       # Import this account's findings under its default product, in any audited region; set the
@@ -333,6 +328,16 @@ locals {
           sid        = "Reports"
           actions    = ["s3:PutObject", "s3:GetObject"]
           resources  = ["${aws_s3_bucket.reports.arn}/${var.report_prefix}*"]
+          conditions = []
+        },
+        # S3 answers a GetObject of a missing key with 404 only to a caller that may list the
+        # bucket, and with 403 to any other: without this, a scope's first run could not tell "no
+        # latest.json yet" from "access denied", and history would never start. The org audit's
+        # aggregate lists a run's scope results with it too. The bucket holds reports only.
+        {
+          sid        = "ReportsList"
+          actions    = ["s3:ListBucket"]
+          resources  = [aws_s3_bucket.reports.arn]
           conditions = []
         },
       ],

@@ -408,3 +408,20 @@ def test_the_schedule_role_may_only_start_the_state_machine(sam_template: dict, 
     [statement] = cfn.role_statements("OrgAuditScheduleRole")
     assert statement["Resource"] == support.ResourceRef("OrgAuditStateMachine"), statement
 
+
+
+def test_the_auditor_may_list_its_report_bucket_whatever_the_options(sam_template: dict, tf_scratch: support.Terraform) -> None:
+    """S3 answers a GetObject of a missing key with 404 only to a caller allowed s3:ListBucket on
+    the bucket, and with 403 (AccessDenied) to any other. A scope's first run reads a
+    `latest.json` that does not exist yet: without the permission it could not tell that from a
+    denied read, would hold its history back, and history would never start. The emulator does
+    not enforce IAM (it answers 404 to anyone), so the rule is proven from the policies: with no
+    option on, and with every option on, in both flavours, unconditioned, on the report bucket."""
+    for sam_options, tf_options in (({}, {}), (ALL_OPTIONS_SAM, ALL_OPTIONS_TF), (ORG_OPTIONS_SAM[0], ORG_OPTIONS_TF[0])):
+        cfn = Cfn(sam_template, sam_options)
+        [sam] = [s for s in cfn.role_statements(SAM_FUNCTIONS["drift-auditor"].role) if "s3:ListBucket" in support._as_list(s["Action"])]
+        assert sam["Resource"] == support.ResourceRef("ReportBucket", "Arn") and "Condition" not in sam, sam
+        # Resource ARNs are unknown without state; test_parity matches Terraform's to SAM's.
+        expression = '[for s in local.iam_statements["drift-auditor"] : { sid = s.sid, conditions = s.conditions } if contains(s.actions, "s3:ListBucket")]'
+        tf = tf_scratch.console(expression, variables=tf_options)
+        assert tf == [{"sid": sam["Sid"], "conditions": []}], tf
