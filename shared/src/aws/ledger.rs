@@ -193,19 +193,7 @@ impl Ledger {
             details,
         };
         let item = serde_dynamo::to_item(&entry).map_err(|e| Error::Unexpected(format!("ledger entry: {e}")))?;
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) AND attribute_not_exists(sk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(Error::aws("PutItem", e)),
-        }
+        self.put_new(item).await
     }
 
     /// The approval requests still open (opened under `request#<id>`, and neither approved,
@@ -261,11 +249,12 @@ impl Ledger {
         item.insert("pk".into(), AttributeValue::S(key.to_string()));
         item.insert("sk".into(), AttributeValue::S(generated_at.to_string()));
         item.insert("actor".into(), AttributeValue::S(self.actor.to_string()));
-        self.put_new(item).await
+        self.put_new(item).await.map(|_| ())
     }
 
     /// Writes an item unless its key exists; an existing key is success (the same record).
-    async fn put_new(&self, item: HashMap<String, AttributeValue>) -> Result<()> {
+    /// Whether this call wrote it: `false` when the key was there already.
+    async fn put_new(&self, item: HashMap<String, AttributeValue>) -> Result<bool> {
         let put = self
             .client
             .put_item()
@@ -275,8 +264,8 @@ impl Ledger {
             .send()
             .await;
         match put {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
             Err(e) => Err(Error::aws("PutItem", e)),
         }
     }
